@@ -1,0 +1,1 @@
+"""news-archiver: the Scrapy project (settings, spiders, site rules, replay)."""

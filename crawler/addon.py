@@ -1,0 +1,51 @@
+"""The news-archiver add-on: wires every component from the product's settings.
+
+Defaults are set at ``addon`` priority, so project settings, ``-s`` options and
+spider settings still win.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+PRIORITY = "addon"
+
+DEFAULTS = {
+    "ARCHIVE_URI": "archive",
+    "REPLAY": None,
+    "EXTRACTION_ENABLED": True,
+    "EXTRACTION_WORKERS": 0,  # 0 = one worker process per core
+    "RELATED_DEPTH": 1,
+    "WARC_ENABLED": True,
+    "WARC_MAX_SIZE": 1024**3,
+    "WARC_OPERATOR": None,
+    "STATS_FILE": None,
+}
+
+REPLAY_POLITENESS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RETRY_ENABLED": False}
+
+
+class Addon:
+    def update_settings(self, settings: BaseSettings) -> None:
+        for name, value in DEFAULTS.items():
+            settings.set(name, value, priority=PRIORITY)
+
+        if settings.get("REPLAY"):
+            for scheme in ("http", "https"):
+                settings["DOWNLOAD_HANDLERS"][scheme] = "crawler.replay.ReplayDownloadHandler"
+            # Recordings have no server to be polite to: no delays (over settings.py, under -s).
+            for name, value in REPLAY_POLITENESS.items():
+                settings.set(name, value, priority="project")
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.warc.WarcCapture", 100)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)
+        settings["FEED_STORAGES"].setdefault("", "pipelines.storage.AtomicFileFeedStorage")
+        settings["FEED_STORAGES"].setdefault("file", "pipelines.storage.AtomicFileFeedStorage")
+
+        archive = str(settings.get("ARCHIVE_URI")).rstrip("/")
+        feed_uri = f"{archive}/items/%(name)s/%(crawl_id)s.jsonl"
+        settings["FEEDS"].setdefault(feed_uri, {"format": "jsonlines", "encoding": "utf-8", "store_empty": True})

@@ -1,0 +1,171 @@
+"""REPLAY: answer every request from recordings, never from the network.
+
+A recording is a WARC file, a folder of WARCs (searched recursively), a WACZ, or a
+fixture store (see tests/fixtures/README.md). A URL missing from the recording gets a
+404 response flagged ``replay-miss`` and one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from scrapy.core.downloader.handlers.base import BaseDownloadHandler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
+from warcio.archiveiterator import ArchiveIterator
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+MISS_FLAG = "replay-miss"
+CONTENT_TYPES = {
+    ".xml": "application/xml",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json",
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".gz": "application/gzip",
+}
+# Hop-by-hop and framing headers that no longer describe a replayed body.
+FRAMING_HEADERS = (b"Transfer-Encoding", b"Content-Encoding", b"Content-Length")
+
+
+class Recording:
+    """Where recorded responses come from: returns (status, headers, body) or None."""
+
+    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        raise NotImplementedError
+
+
+class FixtureStore(Recording):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, url: str) -> Path:
+        parts = urlsplit(url)
+        host = parts.netloc.lower()
+        path = unquote(parts.path) or "/"
+        if path.endswith("/"):
+            path += "_index"
+        if parts.query:
+            path += "?" + parts.query
+        return self.root / host / path.lstrip("/")
+
+    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        path = self.path_for(url)
+        if not path.is_file() or path.name.endswith(".headers"):
+            return None
+        body = path.read_bytes()
+        sidecar = path.with_name(path.name + ".headers")
+        if sidecar.is_file():
+            status_line, *lines = sidecar.read_text(encoding="utf-8").splitlines()
+            status = int(status_line.split()[1])
+            headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines if ":" in line]
+        else:
+            status, headers = 200, []
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            suffix = path.suffix.lower()
+            guessed = CONTENT_TYPES.get(suffix) or (mimetypes.guess_type(path.name)[0] if suffix in (".css", ".js") else None)
+            headers.append(("Content-Type", guessed or "text/html; charset=utf-8"))
+        return status, headers, body
+
+
+class WarcRecording(Recording):
+    """Responses from WARC files; the last capture of a URL wins."""
+
+    def __init__(self, sources: list[Path]) -> None:
+        self.index: dict[str, tuple[Path, str | None, int]] = {}
+        for source in sources:
+            if source.suffix == ".wacz":
+                with zipfile.ZipFile(source) as wacz:
+                    for member in wacz.namelist():
+                        if member.endswith((".warc", ".warc.gz")):
+                            with wacz.open(member) as stream:
+                                self._index(stream, source, member)
+            else:
+                with source.open("rb") as stream:
+                    self._index(stream, source, None)
+        logger.info("Replaying %d URLs from %d recording file(s)", len(self.index), len(sources))
+
+    def _index(self, stream: IO[bytes], source: Path, member: str | None) -> None:
+        records = ArchiveIterator(stream)
+        for record in records:
+            if record.rec_type == "response" and record.http_headers is not None:
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                self.index[url] = (source, member, records.offset)
+
+    @contextmanager
+    def _open(self, source: Path, member: str | None) -> Iterator[IO[bytes]]:
+        if member is None:
+            with source.open("rb") as stream:
+                yield stream
+        else:
+            with zipfile.ZipFile(source) as wacz, wacz.open(member) as stream:
+                yield stream
+
+    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        location = self.index.get(url)
+        if location is None:
+            return None
+        source, member, offset = location
+        with self._open(source, member) as stream:
+            stream.seek(offset)
+            record = next(iter(ArchiveIterator(stream)))
+            status = int(record.http_headers.get_statuscode())
+            headers = list(record.http_headers.headers)
+            # content_stream() undoes chunking and Content-Encoding, so the framing headers go.
+            body = record.content_stream().read()
+        headers = [(k, v) for k, v in headers if k.encode().title() not in FRAMING_HEADERS]
+        return status, headers, body
+
+
+def open_recording(location: str) -> Recording:
+    path = Path(location)
+    if not path.exists():
+        raise NotConfigured(f"REPLAY={location}: no such file or folder")
+    if path.is_file():
+        return WarcRecording([path])
+    warcs = sorted(p for pattern in ("*.warc", "*.warc.gz", "*.wacz") for p in path.rglob(pattern))
+    return WarcRecording(warcs) if warcs else FixtureStore(path)
+
+
+class ReplayDownloadHandler(BaseDownloadHandler):
+    """Download handler for http and https when the REPLAY setting is set."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        location = crawler.settings.get("REPLAY")
+        if not location:
+            raise NotConfigured("REPLAY is not set")
+        self.location = location
+        self.recording = open_recording(location)
+        self.stats = crawler.stats
+
+    async def download_request(self, request: Request) -> Response:
+        found = self.recording.lookup(request.url)
+        if found is None:
+            logger.warning("Not in the recording (REPLAY=%s), answering 404: %s", self.location, request.url)
+            self.stats.inc_value("replay/miss")
+            return Response(request.url, status=404, request=request, flags=[MISS_FLAG])
+        status, header_list, body = found
+        headers = Headers()
+        for name, value in header_list:
+            if name.encode().title() not in FRAMING_HEADERS[:1]:
+                headers.appendlist(name, value)
+        headers[b"Content-Length"] = str(len(body))
+        self.stats.inc_value("replay/hit")
+        respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        return respcls(url=request.url, status=status, headers=headers, body=body, request=request, protocol="HTTP/1.1")

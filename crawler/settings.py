@@ -1,0 +1,39 @@
+"""Project settings. Product settings are documented in README.md and docs/settings.md.
+
+Each product setting can also come from the environment (``ARCHIVE_URI=... scrapy crawl``);
+``-s NAME=VALUE`` wins over both. Defaults of components live in ``crawler.addon``.
+"""
+
+import os
+
+BOT_NAME = "news-archiver"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+ADDONS = {"crawler.addon.Addon": 0}
+
+# Product settings taken from the environment when set there.
+for _name in (
+    "ARCHIVE_URI", "REPLAY", "EXTRACTION_ENABLED", "EXTRACTION_WORKERS", "RELATED_DEPTH",
+    "WARC_MAX_SIZE", "WARC_OPERATOR", "PRIVATE_ADDRESS_ALLOWLIST", "REDIS_URL", "SPOOL_DIR", "CRAWL_STATE",
+):
+    if _name in os.environ:
+        globals()[_name] = os.environ[_name]
+
+USER_AGENT = "news-archiver/0.1 (Scrapy; news archiving crawler)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: one site is a handful of connections, slowed down when it slows down.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+
+# No remote consoles on a crawl server unless an operator turns them on.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

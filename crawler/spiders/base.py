@@ -1,0 +1,243 @@
+"""The news spider: start URLs, sitemaps, feeds, cited sources and related links.
+
+One class serves every site; a site's spider is this class bound to that site's
+rules file (see ``crawler.spiders``). Which rules parse a page depends on the
+page's host, so a cited original on another site is handled by that site's rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from scrapy import Request
+from scrapy.http import Response, TextResponse, XmlResponse
+from scrapy.spiders import SitemapSpider
+
+from crawler.citations import citations_in_page, same_site, seed_citations
+from crawler.items import ArticlePage
+from crawler.params import NewsSpiderParams
+from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_url
+
+logger = logging.getLogger(__name__)
+
+# request.meta keys, documented in docs/reference.md
+KIND = "news_kind"  # "article", "feed", "sitemap", "start" (sniffed), "forced" (url argument)
+DEPTH = "news_related_depth"  # related-link hops from the page the crawl started at
+CITED = "news_cited_by"
+
+
+def is_article_url(url: str) -> bool:
+    return rules_for_url(url).is_article(url)
+
+
+def make_crawl_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+class NewsSpider(SitemapSpider):
+    """Crawl a site's news: cited sources in the seeds, sitemaps, feeds, related links."""
+
+    name: ClassVar[str] = "news"
+    site_rules: ClassVar[SiteRules]
+    # Sitemap entries that look like articles (see _get_urls_and_callbacks_from_urlset).
+    sitemap_rules: ClassVar[list[tuple[str, str]]] = [("", "parse_page")]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.params = NewsSpiderParams.from_arguments(kwargs)
+        super().__init__(*args)
+        self.crawl_id = make_crawl_id()
+        self._seed_slugs: set[str] = set()  # headline slugs of seeds that credit only a site name
+        rules = self.site_rules
+        self.sitemap_urls = list(rules.sitemaps)
+        self.allowed_domains = sorted({h.removeprefix("www.") for h in rules.hosts})
+        if self.params.site:
+            self.allowed_domains = [host_of(self.params.site).removeprefix("www.")]
+        elif self.params.url or self.params.urls_file:
+            self.allowed_domains = sorted({host_of(u) for u in self.params.start_urls()}) + self.allowed_domains
+
+    # -- start -------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        given = self.params.start_urls()
+        if given:
+            for url in given:
+                yield Request(url, self.parse_start, meta={KIND: "forced", DEPTH: 0})
+            return
+        if self.params.site:
+            root = self.params.site.rstrip("/")
+            yield Request(f"{root}/robots.txt", self._parse_sitemap, meta={KIND: "sitemap"})
+            yield Request(root + "/", self.parse_page, meta={KIND: "start", DEPTH: 0})
+            return
+        for url in self.cited_start_urls():
+            yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: 0}, priority=10)
+        for url in self.site_rules.start_urls:
+            yield Request(url, self.parse_page, meta={KIND: "start", DEPTH: 0})
+        for url in self.site_rules.sitemaps:
+            yield Request(url, self._parse_sitemap, meta={KIND: "sitemap"})
+        for url in self.site_rules.feeds:
+            yield Request(url, self.parse_feed, meta={KIND: "feed"})
+
+    def cited_start_urls(self) -> list[str]:
+        """Source URLs that the seed documents cite on this spider's sites."""
+        if not self.params.seeds.is_dir():
+            logger.warning("Seed folder %s not found: starting from sitemaps and feeds only", self.params.seeds)
+            return []
+        urls = []
+        for seed in seed_citations(self.params.seeds):
+            citation = seed.citation
+            if citation.url and self.site_rules.owns(citation.url):
+                urls.append(citation.url)
+            elif citation.site and any(same_site(h, citation.site) for h in self.site_rules.hosts):
+                # A bare site name: its article is the one the site's sitemaps and feeds list
+                # under the seed's headline slug (see ``_wanted_by_seed``).
+                self._seed_slugs.update(seed.headline_slugs)
+        urls = list(dict.fromkeys(urls))
+        self.crawler.stats.set_value("news/seed_citations", len(urls))
+        return urls
+
+    def _wanted_by_seed(self, url: str) -> bool:
+        return any(slug in url for slug in self._seed_slugs)
+
+    # -- sitemaps and feeds ------------------------------------------------------------------
+
+    def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        for entry in entries:
+            if self._published_before_since(entry.get("lastmod")) and not self._wanted_by_seed(entry["loc"]):
+                self.crawler.stats.inc_value("news/skipped/before_since")
+                continue
+            yield entry
+
+    def _get_urls_and_callbacks_from_urlset(self, it: Iterable[dict[str, Any]]) -> Iterable[tuple[str, Any]]:
+        for loc, callback in super()._get_urls_and_callbacks_from_urlset(it):
+            if is_article_url(loc) or self._wanted_by_seed(loc):
+                self.crawler.stats.inc_value("news/discovered/sitemap")
+                yield loc, callback
+
+    def parse_feed(self, response: Response) -> Iterable[Request]:
+        """RSS 2.0 or Atom: every item links an article."""
+        if not isinstance(response, TextResponse):
+            logger.warning("Ignoring feed that is not text: %s", response)
+            self.crawler.stats.inc_value("news/invalid_feed")
+            return
+        response.selector.remove_namespaces()
+        items = response.xpath("//item | //entry")
+        if not items:
+            logger.warning("Ignoring feed with no items: %s", response)
+            self.crawler.stats.inc_value("news/invalid_feed")
+        for item in items:
+            link = item.xpath("link/text()").get() or item.xpath("link[not(@rel) or @rel='alternate']/@href").get()
+            if not link:
+                continue
+            published = item.xpath("pubDate/text() | published/text() | updated/text()").get()
+            url = response.urljoin(link.strip())
+            if self._published_before_since(published, rfc822=True) and not self._wanted_by_seed(url):
+                self.crawler.stats.inc_value("news/skipped/before_since")
+                continue
+            self.crawler.stats.inc_value("news/discovered/feed")
+            yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: 0})
+
+    def _published_before_since(self, value: str | None, rfc822: bool = False) -> bool:
+        since = self.params.since
+        if since is None or not value:
+            return False
+        published = _parse_date(value.strip(), rfc822)
+        return published is not None and published < since
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def parse_start(self, response: Response) -> Iterable[Any]:
+        """A URL given with -a url: a sitemap or feed is expanded, anything else is an article."""
+        if isinstance(response, XmlResponse) or response.url.endswith((".xml", ".xml.gz", ".rss")):
+            root = response.xpath("name(/*)").get("") if isinstance(response, TextResponse) else ""
+            if root.lower() in ("rss", "feed", "rdf:rdf"):
+                return self.parse_feed(response)
+            return self._parse_sitemap(response)
+        return self.parse_page(response)
+
+    def parse_page(self, response: Response) -> Iterable[Any]:
+        if not isinstance(response, TextResponse) or not _looks_like_html(response):
+            content_type = response.headers.get("Content-Type", b"").decode("latin-1") or "no Content-Type"
+            logger.warning(
+                "Skipped %s: not an HTML page (%s, %d bytes); archived in the WARC only",
+                response.url, content_type, len(response.body),
+            )
+            self.crawler.stats.inc_value("news/skipped/not_html")
+            return
+        rules = rules_for_url(response.url)
+        depth = response.meta.get(DEPTH, 0)
+        forced = response.meta.get(KIND) == "forced"
+        related = self._related_links(response, rules)
+        cites = citations_in_page(response.text, response.url, is_article_url)
+        if forced or rules.is_article(response.url):
+            yield from self._article(response, rules, cites, related)
+        else:
+            self.crawler.stats.inc_value("news/pages/not_article")
+        for url in cites:
+            if host_of(url) in news_hosts():
+                self.crawler.stats.inc_value("news/followed/cited")
+                yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: depth, CITED: response.url, "allow_offsite": True})
+        if depth < self.settings.getint("RELATED_DEPTH", 1):
+            for url in related:
+                self.crawler.stats.inc_value("news/followed/related")
+                yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: depth + 1})
+
+    def _related_links(self, response: TextResponse, rules: SiteRules) -> list[str]:
+        links = []
+        for selector in rules.related:
+            for href in response.css(selector).css("a::attr(href)").getall() + response.css(selector).xpath("self::a/@href").getall():
+                url = response.urljoin(href.strip())
+                if url != response.url and is_article_url(url):
+                    links.append(url)
+        return list(dict.fromkeys(links))
+
+    def _article(self, response: TextResponse, rules: SiteRules, cites: list[str], related: list[str]) -> Iterable[ArticlePage]:
+        self.crawler.stats.inc_value(f"news/articles/{rules.name}")
+        if not self.settings.getbool("EXTRACTION_ENABLED", True):
+            return
+        canonical = response.css('link[rel="canonical"]::attr(href)').get()
+        yield ArticlePage(
+            url=response.url,
+            html=response.text,
+            site=host_of(response.url),
+            spider=self.name,
+            crawl_id=self.crawl_id,
+            fetched_at=response.meta.get("warc_date") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            warc_filename=response.meta.get("warc_filename"),
+            warc_record_id=response.meta.get("warc_record_id"),
+            canonical_url=response.urljoin(canonical.strip()) if canonical else None,
+            cites=cites,
+            related=related,
+            content_language=(response.headers.get("Content-Language") or b"").decode("latin-1") or None,
+        )
+
+
+def _looks_like_html(response: TextResponse) -> bool:
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    return "html" in content_type or (not content_type and b"<html" in response.body[:2048].lower())
+
+
+def _parse_date(value: str, rfc822: bool = False) -> date | None:
+    try:
+        if rfc822 and not value[:4].isdigit():
+            return parsedate_to_datetime(value).date()
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def spider_for(rules: SiteRules) -> type[NewsSpider]:
+    return type(
+        f"{rules.name.capitalize()}Spider",
+        (NewsSpider,),
+        {"name": rules.name, "site_rules": rules, "__module__": "crawler.spiders", "__doc__": f"Spider for {', '.join(rules.hosts)}."},
+    )
+
+
+def site_spiders() -> list[type[NewsSpider]]:
+    return [spider_for(rules) for name, rules in all_rules().items() if name != "generic"]

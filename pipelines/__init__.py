@@ -1,0 +1,1 @@
+"""Item pipelines and archive writers: extraction, text store, WARC capture, storage."""

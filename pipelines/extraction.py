@@ -1,0 +1,327 @@
+"""Article extraction: trafilatura, helped by per-site rules where a site needs it.
+
+``extract_article`` is a pure function of (html, url) so that it runs in worker
+processes: CPU-heavy parsing never blocks the Twisted reactor. The pipeline around it
+turns an ``ArticlePage`` into the article record of INTERFACE.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import lxml.html
+from cssselect import GenericTranslator
+from scrapy.exceptions import DropItem, NotConfigured
+
+from crawler.citations import is_credit_line
+from crawler.items import ArticlePage
+from crawler.sites import SiteRules, host_of, rules_for_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+_translator = GenericTranslator()
+
+
+@cache
+def _xpath(css: str) -> str:
+    return _translator.css_to_xpath(css)
+
+
+def _select(tree: lxml.html.HtmlElement, selectors: list[str]) -> list[lxml.html.HtmlElement]:
+    """Elements matched by the first selector that matches anything."""
+    for css in selectors:
+        found = tree.xpath(_xpath(css))
+        if found:
+            return found
+    return []
+
+
+def _clean(text: str | None) -> str:
+    return " ".join(unicodedata.normalize("NFC", text or "").split())
+
+
+def _first_text(tree: lxml.html.HtmlElement, selectors: list[str]) -> str | None:
+    for element in _select(tree, selectors):
+        if text := _clean(element.text_content()):
+            return text
+    return None
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+_OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d\d)(\d\d)$")
+
+
+def parse_datetime(value: str, rules: SiteRules) -> str | None:
+    """ISO 8601 with the page's UTC offset, or the site's zone for dates printed without one."""
+    value = _clean(value)
+    if not value:
+        return None
+    parsed: datetime | None = None
+    iso = _OFFSET_WITHOUT_COLON.sub(r"\1:\2", value.replace("Z", "+00:00").replace(" ", "T", 1))
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        for fmt in rules.date_formats:
+            # Printed dates carry extra words ("Thứ Ba, 25/11/2025 15:50"): find the formatted part.
+            for start in range(len(value)):
+                try:
+                    parsed = datetime.strptime(value[start:], fmt)
+                    break
+                except ValueError:
+                    continue
+            if parsed:
+                break
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None and rules.tzinfo is not None:
+        parsed = parsed.replace(tzinfo=rules.tzinfo)
+    return parsed.isoformat()
+
+
+_PUBLISHED_META = (
+    '//meta[@property="article:published_time"]/@content',
+    '//meta[@itemprop="datePublished"]/@content',
+    '//*[@itemprop="datePublished"]/@datetime',
+)
+
+
+def _published(tree: lxml.html.HtmlElement, rules: SiteRules, fallback: str | None) -> str | None:
+    for element in _select(tree, rules.selectors.published):
+        if found := parse_datetime(element.get("datetime") or element.get("content") or element.text_content(), rules):
+            return found
+    for xpath in _PUBLISHED_META:
+        for value in tree.xpath(xpath):
+            if found := parse_datetime(value, rules):
+                return found
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        if (value := _json_ld_value(script, "datePublished")) and (found := parse_datetime(value, rules)):
+            return found
+    for value in tree.xpath("//article//time/@datetime"):
+        if found := parse_datetime(value, rules):
+            return found
+    return fallback  # trafilatura's date: a day, no time
+
+
+def _json_ld_value(script: str, key: str) -> str | None:
+    try:
+        data = json.loads(script)
+    except ValueError:
+        return None
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get(key), str):
+                return node[key]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+# -- language ------------------------------------------------------------------------------
+
+
+def _language(tree: lxml.html.HtmlElement, content_language: str | None, text: str) -> str | None:
+    declared = tree.get("lang") or content_language or "".join(tree.xpath('//meta[@property="og:locale"]/@content'))
+    code = re.split(r"[-_,; ]", declared.strip().lower())[0] if declared else ""
+    if re.fullmatch(r"[a-z]{2}", code):
+        return code
+    if not text:
+        return None
+    import py3langid
+
+    return py3langid.classify(text)[0]
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+def _paragraphs(text: str | None) -> list[str]:
+    return [p for p in (_clean(line) for line in (text or "").splitlines()) if p]
+
+
+def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, precision: bool) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(
+        copy.deepcopy(tree), url=url, favor_precision=precision, favor_recall=not precision,
+        include_comments=False, include_tables=True, include_images=False, deduplicate=False,
+    )
+
+
+def extract_article(html: str, url: str, content_language: str | None = None) -> dict[str, Any]:
+    """Clean text and metadata of one article page; ``text`` is empty when there is none."""
+    import trafilatura
+
+    rules = rules_for_url(url)
+    tree = lxml.html.fromstring(html)
+    metadata = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url)
+    for element in _select(tree, rules.selectors.prune):
+        element.drop_tree()
+
+    title = _first_text(tree, rules.selectors.title) or _clean(metadata.title) or None
+    lead = _first_text(tree, rules.selectors.lead)
+    body_elements = _select(tree, rules.selectors.body)
+    drift = bool(rules.selectors.body) and not body_elements
+    if body_elements:
+        # The site's body container: keep every paragraph in it (recall), trafilatura
+        # still drops scripts, forms and leftovers.
+        fragment = lxml.html.fromstring("<html><body></body></html>")
+        for element in body_elements:
+            fragment.body.append(copy.deepcopy(element))
+        body = _trafilatura_text(fragment, url, precision=False)
+    else:
+        body = _trafilatura_text(tree, url, precision=True)
+
+    paragraphs = [p for p in _paragraphs(body) if not is_credit_line(p)]
+    if title and paragraphs and paragraphs[0] == title:
+        paragraphs.pop(0)
+    if lead is None and metadata.description and paragraphs and _clean(metadata.description) == paragraphs[0]:
+        lead = paragraphs[0]
+    if lead and (not paragraphs or paragraphs[0] != lead):
+        paragraphs.insert(0, lead)
+    text = "\n\n".join(paragraphs)
+
+    tags = [t for t in (_clean(e.text_content()) for e in _select(tree, rules.selectors.tags)) if t]
+    return {
+        "title": title,
+        "author": _first_text(tree, rules.selectors.author) or _clean(metadata.author) or None,
+        "published": _published(tree, rules, metadata.date),
+        "language": _language(tree, content_language, text),
+        "section": _first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],
+        "tags": list(dict.fromkeys(tags or metadata.tags or [])),
+        "lead": lead,
+        "text": text,
+        "rules": rules.name,
+        "rules_drift": drift,
+    }
+
+
+# -- the record ----------------------------------------------------------------------------
+
+
+def article_id(canonical_url: str) -> str:
+    """Stable, file-name-safe id: the URL's last path segment plus a hash of the whole URL."""
+    last = unquote(urlsplit(canonical_url).path.rstrip("/").rsplit("/", 1)[-1])
+    # Ids sit at the end of news slugs (-post1079147.vnp): a long slug keeps its tail.
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", last)[-120:].strip("-") or "index"
+    return f"{slug}-{hashlib.sha1(canonical_url.encode()).hexdigest()[:10]}"
+
+
+def content_digest(text: str) -> str:
+    return "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def build_record(page: ArticlePage, extracted: dict[str, Any]) -> dict[str, Any]:
+    """The article record of INTERFACE.md, in its field order."""
+    canonical = page.canonical_url if page.canonical_url and _same_site(page.canonical_url, page.url) else page.url
+    canonical = canonical.split("#", 1)[0]
+    return {
+        "url": page.url,
+        "canonical_url": canonical,
+        "site": page.site,
+        "spider": page.spider,
+        "title": extracted["title"],
+        "author": extracted["author"],
+        "published": extracted["published"],
+        "language": extracted["language"],
+        "section": extracted["section"],
+        "tags": extracted["tags"],
+        "lead": extracted["lead"],
+        "text": extracted["text"],
+        "cites": page.cites,
+        "related": page.related,
+        "story_id": None,
+        "content_digest": content_digest(extracted["text"]),
+        "warc_filename": page.warc_filename,
+        "warc_record_id": page.warc_record_id,
+        "fetched_at": page.fetched_at,
+        "version": 1,
+        "previous_digest": None,
+    }
+
+
+def _same_site(a: str, b: str) -> bool:
+    """A canonical link is trusted only when it stays on the page's site."""
+    rules = rules_for_url(a)
+    return host_of(a) == host_of(b) or (rules.name != "generic" and rules.owns(b))
+
+
+class ExtractionPipeline:
+    """ArticlePage -> article record, extracted in a pool of worker processes."""
+
+    def __init__(self, crawler: Crawler, workers: int) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._drift_warned: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("EXTRACTION_ENABLED", True):
+            raise NotConfigured
+        workers = crawler.settings.getint("EXTRACTION_WORKERS") or os.cpu_count() or 1
+        return cls(crawler, workers)
+
+    def open_spider(self) -> None:
+        # spawn: workers start clean, without the reactor's threads and sockets.
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def close_spider(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticlePage):
+            return item
+        loop = asyncio.get_running_loop()
+        try:
+            extracted = await loop.run_in_executor(self._pool, extract_article, item.html, item.url, item.content_language)
+        except Exception as exc:  # a page that breaks the parser must not stop the crawl
+            self.stats.inc_value("extraction/failed")
+            raise DropItem(f"Extraction failed for {item.url}: {type(exc).__name__}: {exc}") from exc
+        if extracted["rules_drift"]:
+            self._count_drift(extracted["rules"])
+        if not extracted["text"]:
+            self.stats.inc_value("extraction/no_text")
+            raise DropItem(f"No article text in {item.url}: archived in the WARC, no article record")
+        since = getattr(self.crawler.spider, "params", None) and self.crawler.spider.params.since
+        if since and _published_day(extracted["published"]) and _published_day(extracted["published"]) < since:
+            self.stats.inc_value("extraction/before_since")
+            raise DropItem(f"Published {extracted['published']}, before since={since}: {item.url}")
+        self.stats.inc_value("extraction/articles")
+        return build_record(item, extracted)
+
+    def _count_drift(self, site: str) -> None:
+        self.stats.inc_value(f"extraction/rules_drift/{site}")
+        if site not in self._drift_warned:
+            self._drift_warned.add(site)
+            logger.warning("Site rules %r: body selector matched nothing; fell back to generic extraction", site)
+
+
+def _published_day(published: str | None) -> date | None:
+    try:
+        return datetime.fromisoformat(published).date() if published else None
+    except ValueError:
+        return None
+

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+GOLDEN = ROOT / "tests" / "data" / "golden"
+BIN = Path(sys.executable).parent
+
+
+def golden_seeds() -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(GOLDEN.glob("*.json"))]
+
+
+def fixture_html(url: str) -> str:
+    from crawler.replay import FixtureStore
+
+    return FixtureStore(FIXTURES).path_for(url).read_text(encoding="utf-8")
+
+
+def run_scrapy(args: list[str], cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``scrapy <args>`` in a subprocess: each crawl gets its own reactor, as on the command line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ARCHIVE_URI", "REPLAY")}
+    env["EXTRACTION_WORKERS"] = "2"
+    return subprocess.run([BIN / "scrapy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def require_program(name: str) -> str:
+    """A program the test needs: fails under CI when missing, skips elsewhere."""
+    path = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if path is None:
+        message = f"{name} is not installed (make test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_port_closed() -> int:
+    """A loopback port with nothing listening."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
