@@ -21,3 +21,4 @@ class ArticlePage:
     cites: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     content_language: str | None = None
+    since_applies: bool = True  # False for explicit asks (seeds, -a url) and cited sources

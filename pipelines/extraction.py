@@ -306,7 +306,8 @@ class ExtractionPipeline:
             self.stats.inc_value("extraction/no_text")
             raise DropItem(f"No article text in {item.url}: archived in the WARC, no article record")
         since = getattr(self.crawler.spider, "params", None) and self.crawler.spider.params.since
-        if since and _published_day(extracted["published"]) and _published_day(extracted["published"]) < since:
+        published = _published_day(extracted["published"])
+        if item.since_applies and since and published and published < since:
             self.stats.inc_value("extraction/before_since")
             raise DropItem(f"Published {extracted['published']}, before since={since}: {item.url}")
         self.stats.inc_value("extraction/articles")

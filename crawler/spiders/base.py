@@ -26,7 +26,13 @@ from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_u
 logger = logging.getLogger(__name__)
 
 # request.meta keys, documented in docs/reference.md
-KIND = "news_kind"  # "article", "feed", "sitemap", "start" (sniffed), "forced" (url argument)
+KIND = "news_kind"  # how the URL was found: one of DISCOVERY_KINDS
+# seed: cited by a seed document; url: given with -a url/urls_file; sitemap, feed: those files;
+# listed: an article a sitemap or feed lists; cited: credited as source by a crawled page;
+# related: linked from a related-articles block; start: a site's start page.
+DISCOVERY_KINDS = ("seed", "url", "sitemap", "feed", "listed", "cited", "related", "start")
+# -a since filters what discovery finds; explicit asks and their sources are kept whatever their date.
+SINCE_APPLIES_TO = ("listed", "related", "start")
 DEPTH = "news_related_depth"  # related-link hops from the page the crawl started at
 CITED = "news_cited_by"
 
@@ -67,7 +73,7 @@ class NewsSpider(SitemapSpider):
         given = self.params.start_urls()
         if given:
             for url in given:
-                yield Request(url, self.parse_start, meta={KIND: "forced", DEPTH: 0})
+                yield Request(url, self.parse_start, meta={KIND: "url", DEPTH: 0})
             return
         if self.params.site:
             root = self.params.site.rstrip("/")
@@ -75,7 +81,7 @@ class NewsSpider(SitemapSpider):
             yield Request(root + "/", self.parse_page, meta={KIND: "start", DEPTH: 0})
             return
         for url in self.cited_start_urls():
-            yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: 0}, priority=10)
+            yield Request(url, self.parse_page, meta={KIND: "seed", DEPTH: 0}, priority=10)
         for url in self.site_rules.start_urls:
             yield Request(url, self.parse_page, meta={KIND: "start", DEPTH: 0})
         for url in self.site_rules.sitemaps:
@@ -106,7 +112,23 @@ class NewsSpider(SitemapSpider):
 
     # -- sitemaps and feeds ------------------------------------------------------------------
 
-    def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    def _parse_sitemap(self, response: Response) -> Iterable[Request]:
+        """Scrapy's sitemap handling (robots.txt, index, urlset, gzip), with requests marked."""
+        for request in super()._parse_sitemap(response):
+            if request.callback == self._parse_sitemap:
+                yield request.replace(meta={KIND: "sitemap"})
+            else:
+                kind = "seed" if self._wanted_by_seed(request.url) else "listed"
+                yield request.replace(meta={KIND: kind, DEPTH: 0})
+
+    def _get_urls_from_sitemapindex(self, it: Iterable[dict[str, Any]]) -> Iterable[str]:
+        # A shard last modified before `since` lists nothing newer, unless a seed wants an
+        # article found only by its slug.
+        if not self._seed_slugs:
+            it = self._since_filter(it)
+        return super()._get_urls_from_sitemapindex(it)
+
+    def _since_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         for entry in entries:
             if self._published_before_since(entry.get("lastmod")) and not self._wanted_by_seed(entry["loc"]):
                 self.crawler.stats.inc_value("news/skipped/before_since")
@@ -114,7 +136,7 @@ class NewsSpider(SitemapSpider):
             yield entry
 
     def _get_urls_and_callbacks_from_urlset(self, it: Iterable[dict[str, Any]]) -> Iterable[tuple[str, Any]]:
-        for loc, callback in super()._get_urls_and_callbacks_from_urlset(it):
+        for loc, callback in super()._get_urls_and_callbacks_from_urlset(self._since_filter(it)):
             if is_article_url(loc) or self._wanted_by_seed(loc):
                 self.crawler.stats.inc_value("news/discovered/sitemap")
                 yield loc, callback
@@ -140,7 +162,8 @@ class NewsSpider(SitemapSpider):
                 self.crawler.stats.inc_value("news/skipped/before_since")
                 continue
             self.crawler.stats.inc_value("news/discovered/feed")
-            yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: 0})
+            kind = "seed" if self._wanted_by_seed(url) else "listed"
+            yield Request(url, self.parse_page, meta={KIND: kind, DEPTH: 0})
 
     def _published_before_since(self, value: str | None, rfc822: bool = False) -> bool:
         since = self.params.since
@@ -171,21 +194,23 @@ class NewsSpider(SitemapSpider):
             return
         rules = rules_for_url(response.url)
         depth = response.meta.get(DEPTH, 0)
-        forced = response.meta.get(KIND) == "forced"
+        kind = response.meta.get(KIND, "url")
+        forced = kind == "url"
         related = self._related_links(response, rules)
         cites = citations_in_page(response.text, response.url, is_article_url)
         if forced or rules.is_article(response.url):
-            yield from self._article(response, rules, cites, related)
+            yield from self._article(response, rules, cites, related, kind)
         else:
             self.crawler.stats.inc_value("news/pages/not_article")
         for url in cites:
             if host_of(url) in news_hosts():
                 self.crawler.stats.inc_value("news/followed/cited")
-                yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: depth, CITED: response.url, "allow_offsite": True})
+                meta = {KIND: "cited", DEPTH: depth, CITED: response.url, "allow_offsite": True}
+                yield Request(url, self.parse_page, meta=meta)
         if depth < self.settings.getint("RELATED_DEPTH", 1):
             for url in related:
                 self.crawler.stats.inc_value("news/followed/related")
-                yield Request(url, self.parse_page, meta={KIND: "article", DEPTH: depth + 1})
+                yield Request(url, self.parse_page, meta={KIND: "related", DEPTH: depth + 1})
 
     def _related_links(self, response: TextResponse, rules: SiteRules) -> list[str]:
         links = []
@@ -196,7 +221,9 @@ class NewsSpider(SitemapSpider):
                     links.append(url)
         return list(dict.fromkeys(links))
 
-    def _article(self, response: TextResponse, rules: SiteRules, cites: list[str], related: list[str]) -> Iterable[ArticlePage]:
+    def _article(
+        self, response: TextResponse, rules: SiteRules, cites: list[str], related: list[str], kind: str
+    ) -> Iterable[ArticlePage]:
         self.crawler.stats.inc_value(f"news/articles/{rules.name}")
         if not self.settings.getbool("EXTRACTION_ENABLED", True):
             return
@@ -214,6 +241,7 @@ class NewsSpider(SitemapSpider):
             cites=cites,
             related=related,
             content_language=(response.headers.get("Content-Language") or b"").decode("latin-1") or None,
+            since_applies=kind in SINCE_APPLIES_TO,
         )
 
 

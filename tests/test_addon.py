@@ -1,0 +1,38 @@
+from scrapy.settings import Settings
+
+from crawler.addon import Addon
+
+
+def settings_after_addon(**project) -> Settings:
+    settings = Settings()
+    settings.setdict(project, priority="project")
+    Addon().update_settings(settings)
+    return settings
+
+
+def test_components_and_defaults_are_wired():
+    settings = settings_after_addon()
+    assert settings.getdict("ITEM_PIPELINES") == {
+        "pipelines.extraction.ExtractionPipeline": 300,
+        "pipelines.textstore.TextStorePipeline": 800,
+    }
+    assert "pipelines.warc.WarcCapture" in settings.getdict("EXTENSIONS")
+    assert settings.get("ARCHIVE_URI") == "archive" and settings.getint("RELATED_DEPTH") == 1
+    assert list(settings.getdict("FEEDS")) == ["archive/items/%(name)s/%(crawl_id)s.jsonl"]
+
+
+def test_project_settings_win_over_addon_defaults():
+    settings = settings_after_addon(ARCHIVE_URI="/data/news", RELATED_DEPTH=3)
+    assert settings.get("ARCHIVE_URI") == "/data/news" and settings.getint("RELATED_DEPTH") == 3
+    assert list(settings.getdict("FEEDS")) == ["/data/news/items/%(name)s/%(crawl_id)s.jsonl"]
+
+
+def test_replay_swaps_the_http_handlers_and_drops_politeness_delays():
+    settings = settings_after_addon(REPLAY="tests/fixtures", AUTOTHROTTLE_ENABLED=True, DOWNLOAD_DELAY=0.25)
+    handlers = settings.getdict("DOWNLOAD_HANDLERS")
+    assert handlers["http"] == handlers["https"] == "crawler.replay.ReplayDownloadHandler"
+    assert not settings.getbool("AUTOTHROTTLE_ENABLED") and settings.getfloat("DOWNLOAD_DELAY") == 0
+
+
+def test_without_replay_the_network_handlers_stay():
+    assert "http" not in settings_after_addon().getdict("DOWNLOAD_HANDLERS")

@@ -1,0 +1,91 @@
+"""How crawls find articles: arguments, sitemaps, feeds, seeds, since, related depth."""
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.helpers import ROOT, run_scrapy
+
+VNP = "https://www.vietnamplus.vn"
+VNP_ORIGINAL = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
+
+
+def crawl(tmp_path: Path, spider: str, *args: str) -> tuple[list[dict], dict, str]:
+    archive, stats = tmp_path / "archive", tmp_path / "stats.json"
+    result = run_scrapy([
+        "crawl", spider, "-s", "REPLAY=tests/fixtures", "-s", f"ARCHIVE_URI={archive}", "-s", f"STATS_FILE={stats}", *args,
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for p in archive.glob(f"items/{spider}/*.jsonl") for line in p.read_text().splitlines()]
+    return records, json.loads(stats.read_text()), result.stderr
+
+
+def urls(records: list[dict]) -> set[str]:
+    return {r["url"] for r in records}
+
+
+def listed_in(path: str, tag: str = "loc") -> set[str]:
+    text = (ROOT / "tests/fixtures" / path).read_text()
+    return {part.split(f"</{tag}>")[0].strip() for part in text.split(f"<{tag}>")[1:]}
+
+
+def test_sitemap_given_as_url_is_expanded_to_its_articles(tmp_path):
+    records, _, _ = crawl(tmp_path, "vietnamplus", "-a", f"url={VNP}/sitemap.xml", "-s", "RELATED_DEPTH=0")
+    assert urls(records) == listed_in("www.vietnamplus.vn/sitemaps/news-2025-11.xml")
+
+
+def test_feed_given_as_url_is_expanded_to_its_articles(tmp_path):
+    records, _, _ = crawl(tmp_path, "nhandan", "-a", "url=https://nhandan.vn/rss/home.rss", "-s", "RELATED_DEPTH=0")
+    assert urls(records) == listed_in("nhandan.vn/rss/home.rss", "link") - {"https://nhandan.vn/"}
+
+
+def test_since_skips_older_entries_and_articles(tmp_path):
+    records, stats, _ = crawl(tmp_path, "vietnamplus", "-a", "since=2025-11-24", "-s", "RELATED_DEPTH=0")
+    assert records and all(r["published"] >= "2025-11-24" for r in records)
+    assert stats["news/skipped/before_since"] > 0
+
+
+def test_seed_crediting_a_bare_site_selects_the_article_with_its_headline_slug(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(ROOT / "seeds/002_7fd814692ccad4fe.txt", seeds)  # ends "Theo vietnamplus.vn"
+    records, _, _ = crawl(tmp_path, "vietnamplus", "-a", f"seeds={seeds}", "-a", "since=2025-11-26", "-s", "RELATED_DEPTH=0")
+    assert urls(records) == {VNP_ORIGINAL}
+
+
+def test_seed_citations_start_the_crawl(tmp_path):
+    _, stats, _ = crawl(tmp_path, "nhandan", "-s", "RELATED_DEPTH=0")
+    assert stats["news/seed_citations"] == 1
+
+
+def test_related_depth_zero_follows_no_related_link(tmp_path):
+    records, stats, _ = crawl(tmp_path, "lecourrier", "-a",
+                              "url=https://lecourrier.vn/le-ministre-des-ae-recoit-le-gouverneur-de-la-prefecture-japonaise-de-gunma/1296098.html",
+                              "-s", "RELATED_DEPTH=0")
+    assert len(records) == 1 and "news/followed/related" not in stats
+
+
+def test_generic_spider_discovers_a_site_from_its_robots_txt(tmp_path):
+    records, _, _ = crawl(tmp_path, "news", "-a", "site=https://lecourrier.vn/", "-s", "RELATED_DEPTH=0")
+    assert urls(records) == listed_in("lecourrier.vn/sitemap-news.xml")
+
+
+def test_extraction_disabled_archives_only(tmp_path):
+    records, stats, _ = crawl(tmp_path, "sggp", "-s", "EXTRACTION_ENABLED=0")
+    assert records == [] and stats["warc/exchanges"] > 5
+    assert not (tmp_path / "archive/text").exists()
+    assert list((tmp_path / "archive/indexes").glob("*.cdxj"))
+
+
+def test_warc_files_rotate_at_warc_max_size(tmp_path):
+    _, stats, _ = crawl(tmp_path, "sggp", "-s", "WARC_MAX_SIZE=20000")
+    warcs = sorted((tmp_path / "archive/warc/sggp").glob("*.warc.gz"))
+    assert len(warcs) == stats["warc/files_closed"] > 1
+    assert len(list((tmp_path / "archive/indexes").glob("*.cdxj"))) == len(warcs)
+    assert len({w.name.split("-")[2] for w in warcs}) == len(warcs)  # serials differ
+
+
+def test_bad_argument_stops_the_crawl_with_one_clear_line(tmp_path):
+    result = run_scrapy(["crawl", "vietnamplus", "-a", "since=yesterday", "-s", f"ARCHIVE_URI={tmp_path}"])
+    assert result.returncode != 0
+    assert "SpiderArgumentError: -a since: Input should be a valid date" in result.stderr.splitlines()[-1]

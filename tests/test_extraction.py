@@ -1,0 +1,91 @@
+from crawler.items import ArticlePage
+from crawler.sites import SiteRules, rules_for_url
+from pipelines.extraction import article_id, build_record, content_digest, extract_article, parse_datetime
+from tests.helpers import fixture_html
+
+VNP_ORIGINAL = "https://www.vietnamplus.vn/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
+HUE = SiteRules(name="t", timezone="+07:00", date_formats=["%d/%m/%Y %H:%M"])
+
+
+def test_offset_without_colon_is_normalised():
+    assert parse_datetime("2025-11-25T13:12:00+0700", HUE) == "2025-11-25T13:12:00+07:00"
+
+
+def test_printed_date_gets_the_site_zone():
+    assert parse_datetime("Thứ Ba, 25/11/2025 15:50", HUE) == "2025-11-25T15:50:00+07:00"
+
+
+def test_utc_date_keeps_its_offset():
+    assert parse_datetime("2025-11-25T08:50:00Z", HUE) == "2025-11-25T08:50:00+00:00"
+
+
+def test_naive_date_without_a_site_zone_stays_naive():
+    assert parse_datetime("2025-11-25 15:50", SiteRules(name="g")) == "2025-11-25T15:50:00"
+
+
+def test_unparseable_date_is_unknown():
+    assert parse_datetime("hôm qua", HUE) is None
+
+
+def test_photo_caption_and_related_box_inside_the_body_are_pruned():
+    result = extract_article(fixture_html(VNP_ORIGINAL), VNP_ORIGINAL)
+    assert "Ảnh: Dương Giang/TTXVN" not in result["text"]
+    assert "Tin liên quan" not in result["text"]
+
+
+def test_changed_layout_falls_back_to_generic_extraction_and_reports_drift():
+    html = fixture_html(VNP_ORIGINAL).replace("article__body", "story-content-v2")
+    result = extract_article(html, VNP_ORIGINAL)
+    assert result["rules_drift"] is True
+    assert "Ngày 25/11, tại tỉnh Quảng Ninh" in result["text"]
+    assert "© Bản quyền thuộc về VietnamPlus" not in result["text"]
+
+
+def test_unknown_host_uses_generic_rules():
+    url = "https://example.org/news/2025/11/a-long-story-about-something-123456.html"
+    html = "<html lang='en'><head><title>A story</title></head><body><article><h1>A story</h1>" + "".join(
+        f"<p>Paragraph {i} tells a long and detailed story about the local cooperation forum in the province.</p>"
+        for i in range(6)
+    ) + "</article><footer>Copyright 2025 Example News. All rights reserved.</footer></body></html>"
+    result = extract_article(html, url)
+    assert rules_for_url(url).name == "generic" and result["rules"] == "generic"
+    assert result["language"] == "en"
+    assert "Paragraph 5 tells" in result["text"] and "Copyright" not in result["text"]
+
+
+def test_language_is_detected_when_the_page_does_not_declare_it():
+    html = "<html><body><article>" + "".join(
+        "<p>Bộ trưởng Ngoại giao Lê Hoài Trung đã tiếp ông Yamamoto Ichita, Thống đốc tỉnh Gunma, Nhật Bản.</p>"
+        for _ in range(4)
+    ) + "</article></body></html>"
+    assert extract_article(html, "https://example.org/a-b-c-d-1")["language"] == "vi"
+
+
+def test_text_is_unicode_nfc():
+    decomposed = "Vie\u0323\u0302t Nam"  # "Việt" in combining marks
+    html = f"<html lang='vi'><body><article><p>{decomposed} " + "hợp tác địa phương " * 20 + "</p></article></body></html>"
+    text = extract_article(html, "https://example.org/a-b-c-d-1")["text"]
+    assert "Việt Nam" in text and "\u0323" not in text
+
+
+def test_article_id_is_stable_file_name_safe_and_keeps_the_news_id():
+    first = article_id(VNP_ORIGINAL)
+    assert first == article_id(VNP_ORIGINAL)
+    assert first.startswith("quan-he-hop-tac") and "post1079147-vnp-" in first
+    assert "/" not in article_id("https://a.vn/x/?q=a/b") and article_id("https://a.vn/") .startswith("index-")
+
+
+def test_canonical_link_to_another_site_is_not_trusted():
+    page = ArticlePage(url="https://a.vn/x-1.html", html="", canonical_url="https://spam.example/x")
+    record = build_record(page, _extracted())
+    assert record["canonical_url"] == "https://a.vn/x-1.html"
+
+
+def test_record_digest_is_sha1_of_the_text():
+    record = build_record(ArticlePage(url="https://a.vn/x-1.html", html=""), _extracted())
+    assert record["content_digest"] == content_digest("Lead.\n\nBody.") and record["content_digest"].startswith("sha1:")
+
+
+def _extracted() -> dict:
+    return {"title": "T", "author": None, "published": None, "language": "vi", "section": None, "tags": [],
+            "lead": "Lead.", "text": "Lead.\n\nBody."}
