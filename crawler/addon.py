@@ -23,6 +23,7 @@ DEFAULTS = {
     "WARC_MAX_SIZE": 1024**3,
     "WARC_OPERATOR": None,
     "STATS_FILE": None,
+    "PRIVATE_ADDRESS_ALLOWLIST": "",
 }
 
 REPLAY_POLITENESS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RETRY_ENABLED": False}
@@ -39,6 +40,9 @@ class Addon:
             # Recordings have no server to be polite to: no delays (over settings.py, under -s).
             for name, value in REPLAY_POLITENESS.items():
                 settings.set(name, value, priority="project")
+        settings.setdefault_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", "crawler.addressguard.AddressGuardMiddleware", 50
+        )
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.warc.WarcCapture", 100)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)

@@ -50,6 +50,7 @@ def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
         )
     lines.append("")
     lines.append("articles per site: " + ", ".join(f"{site} {n}" for site, n in sorted(sites.items())))
+    lines.append("(an article reached by several spiders is written once, as one text and one JSON file)")
     counts = {kind: sum(1 for _ in archive.glob(pattern)) for kind, pattern in
               (("WARC", "warc/*/*.warc.gz"), ("CDXJ", "indexes/*.cdxj"), ("text", "text/*/*.txt"), ("JSON", "text/*/*.json"))}
     lines.append("files in " + str(archive) + ": " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))

@@ -35,5 +35,9 @@ RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# Host names resolving to private, loopback or reserved addresses are refused
+# (crawler.addressguard); the resolver is process-wide, so it is set here.
+TWISTED_DNS_RESOLVER = "crawler.addressguard.GuardedResolver"
+
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
