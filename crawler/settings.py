@@ -9,6 +9,7 @@ import os
 BOT_NAME = "news-archiver"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
 ADDONS = {"crawler.addon.Addon": 0}
 
 # Product settings taken from the environment when set there.

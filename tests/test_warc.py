@@ -25,7 +25,7 @@ def exchange(tmp_path):
     request = Request(URL, headers={"User-Agent": "news-archiver-test", "Accept-Encoding": "gzip, br"})
     response = HtmlResponse(URL, status=200, headers=headers, body=compressed, request=request,
                             ip_address=ip_address("203.0.113.7"), protocol="HTTP/1.1")
-    record_id = warc.write_exchange(request, response, "2025-11-25T08:00:00.123456Z")
+    record_id = warc.write_exchange(request, response, "2025-11-25T08:00:00.123456Z", None)
     path = warc.close()
     with open(path, "rb") as f:
         records = list((r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read()) for r in ArchiveIterator(f))
