@@ -19,6 +19,7 @@ DEFAULTS = {
     "EXTRACTION_ENABLED": True,
     "EXTRACTION_WORKERS": 0,  # 0 = one worker process per core
     "RELATED_DEPTH": 1,
+    "LISTING_MAX_PAGES": 5,
     "WARC_ENABLED": True,
     "WARC_MAX_SIZE": 1024**3,
     "WARC_OPERATOR": None,

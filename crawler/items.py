@@ -20,5 +20,6 @@ class ArticlePage:
     canonical_url: str | None = None
     cites: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
+    links: list[dict[str, str]] = field(default_factory=list)  # {url, rel}: the typed link graph
     content_language: str | None = None
     since_applies: bool = True  # False for explicit asks (seeds, -a url) and cited sources

@@ -36,6 +36,9 @@ RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# One article under two URLs (tracking parameters, www, old and new schemes) is fetched once.
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalRequestFingerprinter"
+
 # Host names resolving to private, loopback or reserved addresses are refused
 # (crawler.addressguard); the resolver is process-wide, so it is set here.
 TWISTED_DNS_RESOLVER = "crawler.addressguard.GuardedResolver"

@@ -29,6 +29,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler.citations import is_credit_line
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, host_of, rules_for_url
+from crawler.urls import url_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -168,12 +169,23 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, precision: bool) ->
     )
 
 
+EMPTY = {
+    "title": None, "author": None, "published": None, "language": None, "section": None, "tags": [],
+    "lead": None, "text": "", "rules_drift": False,
+}
+
+
 def extract_article(html: str, url: str, content_language: str | None = None) -> dict[str, Any]:
     """Clean text and metadata of one article page; ``text`` is empty when there is none."""
     import trafilatura
 
+    from trafilatura.utils import load_html
+
     rules = rules_for_url(url)
-    tree = lxml.html.fromstring(html)
+    # trafilatura's loader copes with XML declarations, stray bytes and broken markup.
+    tree = load_html(html)
+    if tree is None:
+        return {**EMPTY, "rules": rules.name}
     metadata = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url)
     for element in _select(tree, rules.selectors.prune):
         element.drop_tree()
@@ -250,6 +262,7 @@ def build_record(page: ArticlePage, extracted: dict[str, Any]) -> dict[str, Any]
         "text": extracted["text"],
         "cites": page.cites,
         "related": page.related,
+        "links": page.links,
         "story_id": None,
         "content_digest": content_digest(extracted["text"]),
         "warc_filename": page.warc_filename,
@@ -275,6 +288,7 @@ class ExtractionPipeline:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._drift_warned: set[str] = set()
+        self._emitted: dict[str, str] = {}  # url_key of canonical URLs emitted -> the URL emitted
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -310,8 +324,14 @@ class ExtractionPipeline:
         if item.since_applies and since and published and published < since:
             self.stats.inc_value("extraction/before_since")
             raise DropItem(f"Published {extracted['published']}, before since={since}: {item.url}")
+        record = build_record(item, extracted)
+        key = url_key(record["canonical_url"])
+        if key in self._emitted:
+            self.stats.inc_value("extraction/duplicates")
+            raise DropItem(f"Same article as {self._emitted[key]} (canonical {record['canonical_url']}): {item.url}")
+        self._emitted[key] = item.url
         self.stats.inc_value("extraction/articles")
-        return build_record(item, extracted)
+        return record
 
     def _count_drift(self, site: str) -> None:
         self.stats.inc_value(f"extraction/rules_drift/{site}")

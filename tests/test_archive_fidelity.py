@@ -125,8 +125,10 @@ def test_identical_payload_is_a_revisit_of_the_first_capture(crawl):
     archive, links, stats = crawl
     pair = [links["/news/gzip-encoded-article-1.html"], links["/news/copy-of-gzip-encoded-article-1.html"]]
     revisits = [r for r in records(archive) if r[0] == "revisit"]
-    assert stats["warc/revisits"] == len(revisits) == 1
-    headers = revisits[0][1]
+    assert stats["warc/revisits"] == len(revisits)
+    of_pair = [r for r in revisits if r[1].get_header("WARC-Target-URI") in pair]
+    assert len(of_pair) == 1
+    headers = of_pair[0][1]
     assert headers.get_header("WARC-Target-URI") in pair
     assert headers.get_header("WARC-Refers-To-Target-URI") in pair
     assert headers.get_header("WARC-Profile").endswith("/revisit/identical-payload-digest")

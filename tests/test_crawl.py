@@ -120,7 +120,7 @@ def test_records_point_at_their_warc_capture(demo_archive, demo_records, spider)
 def test_records_carry_every_interface_field(demo_records):
     fields = [
         "url", "canonical_url", "site", "spider", "title", "author", "published", "language", "section",
-        "tags", "lead", "text", "cites", "related", "story_id", "content_digest", "warc_filename",
+        "tags", "lead", "text", "cites", "related", "links", "story_id", "content_digest", "warc_filename",
         "warc_record_id", "fetched_at", "version", "previous_digest",
     ]
     for records in demo_records.values():

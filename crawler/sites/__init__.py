@@ -42,6 +42,15 @@ class Selectors(BaseModel):
     prune: list[str] = Field(default=[], description="boilerplate inside the article to drop")
 
 
+class Listing(BaseModel):
+    """How listing pages go on: a next-page link, or a CMS "load more" JSON endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    next: list[str] = ['a[rel="next"]::attr(href)', "a.pagination__next::attr(href)", "a.next::attr(href)", "a.page-next::attr(href)"]
+    load_more: list[str] = ['[data-url*="morenews"]::attr(data-url)']
+
+
 class SiteRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,10 +60,21 @@ class SiteRules(BaseModel):
     date_formats: list[str] = Field(default=[], description="strptime formats of printed dates")
     article_urls: list[str] = Field(default=[], description="regexes; a matching URL is an article")
     not_article_urls: list[str] = Field(default=[], description="regexes that veto article_urls")
+    article_id: str | None = Field(
+        default=None, description="regex on the URL path whose group 1 is the article id (same id = same article)"
+    )
     start_urls: list[str] = []
     sitemaps: list[str] = []
     feeds: list[str] = []
-    related: list[str] = Field(default=[], description="CSS selectors of related-article links")
+    links: dict[str, list[str]] = Field(
+        default={}, description="relation -> CSS selectors of blocks (or links) of that relation"
+    )
+    follow: list[str] = Field(
+        default=["related", "same_category", "same_tag", "translation"],
+        description="relations followed RELATED_DEPTH hops (cited sources are always followed)",
+    )
+    listings: list[str] = Field(default=[], description="section, tag or latest-news pages to start from")
+    listing: Listing = Field(default_factory=lambda: Listing())
     selectors: Selectors = Selectors()
 
     @field_validator("timezone")
@@ -70,6 +90,21 @@ class SiteRules(BaseModel):
         for pattern in patterns:
             re.compile(pattern)
         return patterns
+
+    @field_validator("links")
+    @classmethod
+    def _check_relations(cls, links: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(links) - {"related", "same_category", "same_tag"}
+        if unknown:
+            raise ValueError(f"unknown link relations {sorted(unknown)}: use related, same_category, same_tag")
+        return links
+
+    @field_validator("article_id")
+    @classmethod
+    def _check_id_regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None and re.compile(pattern).groups != 1:
+            raise ValueError(f"article_id needs exactly one group: {pattern!r}")
+        return pattern
 
     @property
     def tzinfo(self) -> timezone | None:

@@ -7,19 +7,24 @@ page's host, so a cited original on another site is handled by that site's rules
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
+from urllib.parse import urljoin
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse, XmlResponse
+from scrapy.selector import Selector
 from scrapy.spiders import SitemapSpider
 
-from crawler.citations import citations_in_page, same_site, seed_citations
+from crawler.citations import same_site, seed_citations
 from crawler.items import ArticlePage
+from crawler.links import RELATED_RELATIONS, Link, page_links
 from crawler.params import NewsSpiderParams
 from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_url
 
@@ -35,6 +40,8 @@ DISCOVERY_KINDS = ("seed", "url", "sitemap", "feed", "listed", "cited", "related
 SINCE_APPLIES_TO = ("listed", "related", "start")
 DEPTH = "news_related_depth"  # related-link hops from the page the crawl started at
 CITED = "news_cited_by"
+LISTING_PAGE = "news_listing_page"  # page number of a listing (next links, load more)
+LISTING_BASE = "news_listing_base"  # the listing page a load-more endpoint belongs to
 
 
 def is_article_url(url: str) -> bool:
@@ -82,7 +89,7 @@ class NewsSpider(SitemapSpider):
             return
         for url in self.cited_start_urls():
             yield Request(url, self.parse_page, meta={KIND: "seed", DEPTH: 0}, priority=10)
-        for url in self.site_rules.start_urls:
+        for url in self.site_rules.start_urls + self.site_rules.listings:
             yield Request(url, self.parse_page, meta={KIND: "start", DEPTH: 0})
         for url in self.site_rules.sitemaps:
             yield Request(url, self._parse_sitemap, meta={KIND: "sitemap"})
@@ -195,35 +202,64 @@ class NewsSpider(SitemapSpider):
         rules = rules_for_url(response.url)
         depth = response.meta.get(DEPTH, 0)
         kind = response.meta.get(KIND, "url")
-        forced = kind == "url"
-        related = self._related_links(response, rules)
-        cites = citations_in_page(response.text, response.url, is_article_url)
-        if forced or rules.is_article(response.url):
-            yield from self._article(response, rules, cites, related, kind)
+        links = page_links(response, rules, is_article_url)
+        if kind == "url" or (rules.is_article(response.url) and _typed_as_article(response)):
+            yield from self._article(response, rules, links, kind)
         else:
             self.crawler.stats.inc_value("news/pages/not_article")
-        for url in cites:
-            if host_of(url) in news_hosts():
+            if kind in ("start", "listing"):
+                yield from self.parse_listing(response)
+        for link in links:
+            if link.rel == "cited_source" and host_of(link.url) in news_hosts():
                 self.crawler.stats.inc_value("news/followed/cited")
                 meta = {KIND: "cited", DEPTH: depth, CITED: response.url, "allow_offsite": True}
-                yield Request(url, self.parse_page, meta=meta)
-        if depth < self.settings.getint("RELATED_DEPTH", 1):
-            for url in related:
-                self.crawler.stats.inc_value("news/followed/related")
-                yield Request(url, self.parse_page, meta={KIND: "related", DEPTH: depth + 1})
+                yield Request(link.url, self.parse_page, meta=meta)
+            elif link.rel in rules.follow and depth < self.settings.getint("RELATED_DEPTH", 1):
+                self.crawler.stats.inc_value(f"news/followed/{link.rel}")
+                yield Request(link.url, self.parse_page, meta={KIND: "related", DEPTH: depth + 1})
 
-    def _related_links(self, response: TextResponse, rules: SiteRules) -> list[str]:
-        links = []
-        for selector in rules.related:
-            for href in response.css(selector).css("a::attr(href)").getall() + response.css(selector).xpath("self::a/@href").getall():
-                url = response.urljoin(href.strip())
-                if url != response.url and is_article_url(url):
-                    links.append(url)
-        return list(dict.fromkeys(links))
+    def parse_listing(self, response: TextResponse) -> Iterable[Request]:
+        """A section, tag or latest-news page: its articles, its next page, its "load more"."""
+        rules = rules_for_url(response.url)
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href.strip())
+            if is_article_url(url):
+                self.crawler.stats.inc_value("news/discovered/listing")
+                yield Request(url, self.parse_page, meta={KIND: "listed", DEPTH: 0})
+        if (page := response.meta.get(LISTING_PAGE, 1)) >= self.settings.getint("LISTING_MAX_PAGES", 5):
+            return
+        meta = {KIND: "listing", LISTING_PAGE: page + 1, LISTING_BASE: response.url}
+        for selector in rules.listing.next:
+            for href in response.css(selector).getall()[:1]:
+                yield Request(response.urljoin(href.strip()), self.parse_page, meta=meta)
+        for selector in rules.listing.load_more:
+            for href in response.css(selector).getall()[:1]:
+                yield Request(response.urljoin(href.strip()), self.parse_load_more, meta=meta)
 
-    def _article(
-        self, response: TextResponse, rules: SiteRules, cites: list[str], related: list[str], kind: str
-    ) -> Iterable[ArticlePage]:
+    def parse_load_more(self, response: Response) -> Iterable[Request]:
+        """A CMS "load more" page: ``{"data": {"contents": [{"url": ...}], "load_more": true}}``."""
+        try:
+            data = json.loads(response.text)["data"]
+        except (AttributeError, ValueError, KeyError, TypeError):
+            logger.warning("Ignoring load-more response that is not the expected JSON: %s", response)
+            self.crawler.stats.inc_value("news/invalid_load_more")
+            return
+        base = response.meta.get(LISTING_BASE, response.url)
+        urls = [item.get("url", "") for item in data.get("contents") or []]
+        if isinstance(data.get("articles"), str):  # the variant that returns an HTML fragment
+            urls += Selector(text=data["articles"]).css("a::attr(href)").getall()
+        for url in (urljoin(base, u.strip()) for u in urls if u):
+            if is_article_url(url):
+                self.crawler.stats.inc_value("news/discovered/load_more")
+                yield Request(url, self.parse_page, meta={KIND: "listed", DEPTH: 0})
+        page = response.meta.get(LISTING_PAGE, 2)
+        if data.get("load_more") and page < self.settings.getint("LISTING_MAX_PAGES", 5):
+            next_url = re.sub(r"-(\d+)(\.html)", lambda m: f"-{int(m[1]) + 1}{m[2]}", response.url, count=1)
+            if next_url != response.url:
+                meta = {KIND: "listing", LISTING_PAGE: page + 1, LISTING_BASE: base}
+                yield Request(next_url, self.parse_load_more, meta=meta)
+
+    def _article(self, response: TextResponse, rules: SiteRules, links: list[Link], kind: str) -> Iterable[ArticlePage]:
         self.crawler.stats.inc_value(f"news/articles/{rules.name}")
         if not self.settings.getbool("EXTRACTION_ENABLED", True):
             return
@@ -238,11 +274,18 @@ class NewsSpider(SitemapSpider):
             warc_filename=response.meta.get("warc_filename"),
             warc_record_id=response.meta.get("warc_record_id"),
             canonical_url=response.urljoin(canonical.strip()) if canonical else None,
-            cites=cites,
-            related=related,
+            cites=[link.url for link in links if link.rel == "cited_source"],
+            related=list(dict.fromkeys(link.url for link in links if link.rel in RELATED_RELATIONS)),
+            links=[link.as_dict() for link in links],
             content_language=(response.headers.get("Content-Language") or b"").decode("latin-1") or None,
             since_applies=kind in SINCE_APPLIES_TO,
         )
+
+
+def _typed_as_article(response: TextResponse) -> bool:
+    """A page that says what it is (og:type video, website...) is believed; no og:type is no veto."""
+    og_type = response.xpath('//meta[@property="og:type"]/@content').get()
+    return og_type is None or og_type.strip().lower() in ("article", "news", "newsarticle")
 
 
 def _looks_like_html(response: TextResponse) -> bool:
