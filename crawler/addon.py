@@ -24,6 +24,7 @@ DEFAULTS = {
     "WARC_MAX_SIZE": 1024**3,
     "WARC_OPERATOR": None,
     "STATS_FILE": None,
+    "STORIES_ENABLED": True,
     "PRIVATE_ADDRESS_ALLOWLIST": "",
 }
 
@@ -45,6 +46,7 @@ class Addon:
             "DOWNLOADER_MIDDLEWARES", "crawler.addressguard.AddressGuardMiddleware", 50
         )
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.warc.WarcCapture", 100)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.storyindex.StoryIndex", 800)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)

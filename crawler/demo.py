@@ -13,6 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.sites import all_rules
+from pipelines.storage import item_feeds
 
 
 def run(replay: str, archive: str, spiders: list[str]) -> dict[str, dict]:
@@ -40,7 +41,7 @@ def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
             "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0
         )
         errors = s.get("log_count/ERROR", 0) + s.get("httperror/response_ignored_count", 0) + failed_downloads
-        items = sorted((archive / "items" / name).glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+        items = sorted(item_feeds(archive, name), key=lambda p: p.stat().st_mtime)
         if items:
             for line in items[-1].read_text(encoding="utf-8").splitlines():
                 sites[json.loads(line)["site"]] += 1

@@ -11,7 +11,6 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 if TYPE_CHECKING:
-    from scrapy import Spider
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
@@ -29,12 +28,12 @@ class StatsFile:
         if not path:
             raise NotConfigured
         extension = cls(crawler, Path(path))
-        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        # engine_stopped: after the stats are final, the story index's included.
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def engine_stopped(self) -> None:
         stats = dict(self.crawler.stats.get_stats())
-        stats.setdefault("finish_reason", reason)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(stats, default=_jsonable, indent=2, sort_keys=True), encoding="utf-8")
 

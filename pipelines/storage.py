@@ -95,3 +95,8 @@ class AtomicFileFeedStorage(FileFeedStorage):
     def store(self, file: BinaryIO) -> None:
         file.close()
         os.replace(self._final.with_name(self._final.name + ".open"), self._final)
+
+
+def item_feeds(root: Path, spider: str = "*") -> list[Path]:
+    """``items/<spider>/<crawl-id>.jsonl`` feeds under an archive root (not their ``.stories.jsonl``)."""
+    return sorted(p for p in Path(root).glob(f"items/{spider}/*.jsonl") if not p.name.endswith(".stories.jsonl"))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.storage import item_feeds
 from tests.helpers import ROOT
 
 
@@ -25,7 +26,7 @@ def demo_archive(tmp_path_factory) -> Path:
 def demo_records(demo_archive) -> dict[str, list[dict]]:
     """Article records by spider, from the items/<spider>/<crawl-id>.jsonl feeds."""
     records = {}
-    for feed in sorted(demo_archive.glob("items/*/*.jsonl")):
+    for feed in item_feeds(demo_archive):
         lines = feed.read_text(encoding="utf-8").splitlines()
         records[feed.parent.name] = [json.loads(line) for line in lines]
     return records

@@ -11,6 +11,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.commands.wacz import build_wacz, validate
+from pipelines.storage import item_feeds
 from tests.helpers import ROOT, run_scrapy
 from tests.siteserver import urls
 from tests.warc_checks import validate_warcs
@@ -159,7 +160,7 @@ def test_wacz_of_the_crawl_validates(crawl, tmp_path):
 
 def test_scrapy_wacz_command_packages_one_crawl(crawl, tmp_path):
     archive, _, _ = crawl
-    crawl_id = next(archive.glob("items/news/*.jsonl")).stem
+    crawl_id = item_feeds(archive, "news")[0].stem
     result = run_scrapy(["wacz", "--crawl", crawl_id, "-o", str(tmp_path / "one.wacz"), "-s", f"ARCHIVE_URI={archive}"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert "wacz validate: passed" in result.stdout

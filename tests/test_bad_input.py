@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from pipelines.storage import item_feeds
 from tests.helpers import run_scrapy
 
 VNP = "https://www.vietnamplus.vn"
@@ -29,7 +30,7 @@ def bad_crawl(tmp_path_factory):
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     stats = json.loads((tmp / "stats.json").read_text())
-    records = [json.loads(line) for p in (tmp / "archive/items/vietnamplus").glob("*.jsonl") for line in p.read_text().splitlines()]
+    records = [json.loads(line) for p in item_feeds(tmp / "archive", "vietnamplus") for line in p.read_text().splitlines()]
     return result.stderr, stats, records, tmp / "archive"
 
 

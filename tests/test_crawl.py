@@ -4,6 +4,7 @@ related articles, writes them all, and its WARCs pass every archive check."""
 import pytest
 
 from pipelines.extraction import article_id
+from pipelines.storage import item_feeds
 from tests.helpers import run_scrapy
 from tests.warc_checks import validate_warcs
 
@@ -154,5 +155,5 @@ def test_single_url_crawl_from_the_command_line(tmp_path):
         "-s", f"ARCHIVE_URI={tmp_path}", "-s", "RELATED_DEPTH=0",
     ])
     assert result.returncode == 0, result.stderr[-2000:]
-    records = [line for p in tmp_path.glob("items/vietnamplus/*.jsonl") for line in p.read_text().splitlines()]
+    records = [line for p in item_feeds(tmp_path, "vietnamplus") for line in p.read_text().splitlines()]
     assert len(records) == 1 and VNP_ORIGINAL in records[0]

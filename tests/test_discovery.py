@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+from pipelines.storage import item_feeds
 from tests.helpers import ROOT, run_scrapy
 
 VNP = "https://www.vietnamplus.vn"
@@ -16,7 +17,7 @@ def crawl(tmp_path: Path, spider: str, *args: str) -> tuple[list[dict], dict, st
         "crawl", spider, "-s", "REPLAY=tests/fixtures", "-s", f"ARCHIVE_URI={archive}", "-s", f"STATS_FILE={stats}", *args,
     ])
     assert result.returncode == 0, result.stderr[-3000:]
-    records = [json.loads(line) for p in archive.glob(f"items/{spider}/*.jsonl") for line in p.read_text().splitlines()]
+    records = [json.loads(line) for p in item_feeds(archive, spider) for line in p.read_text().splitlines()]
     return records, json.loads(stats.read_text()), result.stderr
 
 

@@ -7,6 +7,7 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from pipelines.storage import item_feeds
 from crawler.replay import MISS_FLAG, FixtureStore, ReplayDownloadHandler, WarcRecording, open_recording
 from tests.helpers import FIXTURES, run_scrapy
 
@@ -92,7 +93,7 @@ def test_replayed_crawl_of_a_warc_gives_the_same_articles(demo_archive, demo_rec
         "crawl", "sggp", "-s", f"REPLAY={demo_archive / 'warc' / 'sggp'}", "-s", f"ARCHIVE_URI={tmp_path}",
     ])
     assert result.returncode == 0, result.stderr[-2000:]
-    replayed = [json.loads(line) for p in tmp_path.glob("items/sggp/*.jsonl") for line in p.read_text().splitlines()]
+    replayed = [json.loads(line) for p in item_feeds(tmp_path, "sggp") for line in p.read_text().splitlines()]
     key = lambda r: r["url"]  # noqa: E731
     assert [(r["url"], r["content_digest"]) for r in sorted(replayed, key=key)] == [
         (r["url"], r["content_digest"]) for r in sorted(demo_records["sggp"], key=key)

@@ -13,7 +13,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.storage import storage_from_uri
+from pipelines.storage import item_feeds, storage_from_uri
 
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles"}
 
@@ -47,7 +47,7 @@ def build_wacz(archive: Path, output: Path, crawl: str | None = None) -> tuple[i
     from wacz.main import main as wacz_main
 
     warcs = sorted(archive.glob("warc/*/*.warc.gz"))
-    items = sorted(archive.glob("items/*/*.jsonl"))
+    items = item_feeds(archive)
     if crawl:
         warcs = [w for w in warcs if crawl_of(w) == crawl]
         items = [i for i in items if i.stem == crawl]

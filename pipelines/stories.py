@@ -1,0 +1,209 @@
+"""Stories: the articles that tell one story, across sites and languages.
+
+Two articles are linked when one cites the other, when they are translations or the
+same canonical page, when one is a near-copy of the other (trafilatura's Simhash on
+clean text), or when language-independent evidence says so: published within a few
+days, they share names, places and numbers that are rare in the archive (diacritics
+folded, so "Lê Hoài Trung" in Vietnamese, French and Dutch text is one token).
+Linked articles form a story (connected components); its id comes from its original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from trafilatura.deduplication import Simhash
+
+from crawler.urls import url_key
+
+NEAR_COPY = 0.9  # Simhash similarity of two texts in the same language that copy each other
+EVIDENCE_DAYS = 3  # published this close, or never linked by evidence alone
+EVIDENCE_SCORE = 0.25  # weighted Jaccard of the two articles' evidence
+EVIDENCE_MIN_SHARED = 3  # rare names/numbers two articles must share
+RARE_SHARE = 0.15  # a token in more than this share of the archive's articles is not evidence
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d[\d.,]*\d|\d", re.UNICODE)
+
+
+def fold(token: str) -> str:
+    token = token.replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFKD", token).encode("ascii", "ignore").decode().lower()
+
+
+def evidence_tokens(text: str) -> set[str]:
+    """Capitalised words not opening a sentence (names, places) and numbers, folded."""
+    tokens = set()
+    sentence_start = True
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if word[0].isdigit():
+            digits = re.sub(r"[.,]", "", word)
+            if len(digits) >= 2:
+                tokens.add("#" + digits)
+        elif word[0].isupper() and not sentence_start and len(word) > 1:
+            tokens.add(fold(word))
+        tail = text[match.end() : match.end() + 2]
+        sentence_start = bool(re.match(r"\s*[.!?:\n]", tail)) or tail.startswith("\n")
+    return tokens
+
+
+@dataclass
+class Article:
+    key: str
+    record: dict[str, Any]
+    published: datetime | None
+    tokens: set[str]
+    simhash: Simhash
+    refers_to: set[str] = field(default_factory=set)  # keys of cited, translated, canonical pages
+
+
+def _published(record: dict[str, Any]) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(record["published"])
+    except (TypeError, ValueError, KeyError):
+        return None
+    return value if value.tzinfo else None
+
+
+def article(record: dict[str, Any]) -> Article:
+    refers = {url_key(u) for u in record.get("cites") or []}
+    refers |= {url_key(link["url"]) for link in record.get("links") or [] if link.get("rel") in ("translation", "canonical")}
+    key = url_key(record["canonical_url"])
+    refers.discard(key)
+    text = f"{record.get('title') or ''}\n{record.get('text') or ''}"
+    return Article(key, record, _published(record), evidence_tokens(text), Simhash(record.get("text") or ""), refers)
+
+
+class Stories:
+    """Connected components of linked articles (union-find)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        by_key: dict[str, Article] = {}
+        for record in records:
+            item = article(record)
+            by_key.setdefault(item.key, item)
+        self.articles = by_key
+        self._parent = {key: key for key in by_key}
+        self.reasons: dict[tuple[str, str], str] = {}
+        self._link_all()
+
+    def _find(self, key: str) -> str:
+        while self._parent[key] != key:
+            self._parent[key] = self._parent[self._parent[key]]
+            key = self._parent[key]
+        return key
+
+    def _union(self, a: str, b: str, reason: str) -> None:
+        self.reasons[tuple(sorted((a, b)))] = reason
+        root_a, root_b = self._find(a), self._find(b)
+        if root_a != root_b:
+            self._parent[root_b] = root_a
+
+    def _link_all(self) -> None:
+        items = list(self.articles.values())
+        for item in items:
+            for other in item.refers_to:
+                if other in self.articles:
+                    self._union(item.key, other, "cites")
+        df = Counter(token for item in items for token in item.tokens)
+        languages: dict[str, set[str]] = defaultdict(set)
+        for item in items:
+            for token in item.tokens:
+                languages[token].add(item.record.get("language") or "")
+        limit = max(2, RARE_SHARE * len(items))
+        # Evidence is what crosses languages (names, places, numbers), and is rare: a word
+        # seen in one language only is that language's vocabulary, not evidence.
+        idf = {t: math.log(len(items) / n) for t, n in df.items() if n <= limit and len(languages[t]) >= 2}
+        # Block on rare tokens: only articles sharing one are compared.
+        postings: dict[str, list[Article]] = defaultdict(list)
+        for item in items:
+            for token in item.tokens & idf.keys():
+                postings[token].append(item)
+        seen: set[tuple[str, str]] = set()
+        for group in postings.values():
+            for i, a in enumerate(group):
+                for b in group[i + 1 :]:
+                    pair = (a.key, b.key) if a.key < b.key else (b.key, a.key)
+                    if pair in seen:
+                        continue
+                    seen.add(pair)
+                    if reason := self._evidence(a, b, idf):
+                        self._union(a.key, b.key, reason)
+
+    @staticmethod
+    def _evidence(a: Article, b: Article, idf: dict[str, float]) -> str | None:
+        if a.published and b.published and abs((a.published - b.published).total_seconds()) > EVIDENCE_DAYS * 86400:
+            return None
+        same_language = a.record.get("language") == b.record.get("language")
+        if same_language and a.simhash.similarity(b.simhash) >= NEAR_COPY:
+            return "near-copy"
+        if not (a.published and b.published):
+            return None
+        rare_a, rare_b = a.tokens & idf.keys(), b.tokens & idf.keys()
+        shared = rare_a & rare_b
+        if len(shared) < EVIDENCE_MIN_SHARED:
+            return None
+        weight = sum(idf[t] for t in shared) / sum(idf[t] for t in rare_a | rare_b)
+        return f"evidence {weight:.2f}: {' '.join(sorted(shared))}" if weight >= EVIDENCE_SCORE else None
+
+    def groups(self) -> list[list[Article]]:
+        members: dict[str, list[Article]] = defaultdict(list)
+        for key, item in self.articles.items():
+            members[self._find(key)].append(item)
+        return sorted(members.values(), key=lambda group: min(a.key for a in group))
+
+    def story_of(self) -> dict[str, str]:
+        """canonical url_key -> story id."""
+        ids = {}
+        for group in self.groups():
+            story = story_id(group)
+            ids.update({a.key: story for a in group})
+        return ids
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each story with its articles and their roles, for ``stories.jsonl``."""
+        stories = []
+        for group in self.groups():
+            originals = _originals(group)
+            first = originals[0]
+            entries = []
+            for item in sorted(group, key=lambda a: (a.published is None, a.published or datetime.min, a.key)):
+                entries.append({
+                    "url": item.record["url"], "canonical_url": item.record["canonical_url"], "site": item.record["site"],
+                    "language": item.record.get("language"), "title": item.record.get("title"),
+                    "published": item.record.get("published"), "role": _role(item, originals, first),
+                })
+            stories.append({"story_id": story_id(group), "articles": entries})
+        return stories
+
+
+def _originals(group: list[Article]) -> list[Article]:
+    """Articles that others in the story cite (or else the earliest one), earliest first."""
+    cited = {key for item in group for key in item.refers_to}
+    originals = [a for a in group if a.key in cited and not (a.refers_to & {b.key for b in group})]
+    originals = originals or [a for a in group if a.key in cited] or list(group)
+    return sorted(originals, key=lambda a: (a.published is None, a.published or datetime.min, a.key))[: max(1, len(originals))]
+
+
+def _role(item: Article, originals: list[Article], first: Article) -> str:
+    if item in originals and (item is first or item.key in {k for o in originals for k in o.refers_to} or len(originals) > 1):
+        return "original"
+    same_language = [o for o in originals if o.record.get("language") == item.record.get("language")]
+    if not same_language:
+        return "translation"
+    if any(o.simhash.similarity(item.simhash) >= NEAR_COPY for o in same_language):
+        return "republication"
+    return "retelling"
+
+
+def story_id(group: list[Article]) -> str:
+    """Named after the story's original, so it stays the same as the story grows."""
+    first = _originals(group)[0]
+    return "story-" + hashlib.sha1(first.key.encode()).hexdigest()[:12]

@@ -1,0 +1,93 @@
+"""One story across sites and languages, and distractors that stay out of it."""
+
+import json
+from itertools import combinations
+
+import pytest
+
+from crawler.urls import url_key
+from pipelines.storage import item_feeds
+from pipelines.stories import evidence_tokens, fold
+
+VNP, ND, VNVN = "https://www.vietnamplus.vn", "https://nhandan.vn", "https://www.vietnam.vn"
+MAIN = [
+    f"{VNVN}/en/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban",
+    "https://lecourrier.vn/le-ministre-des-ae-recoit-le-gouverneur-de-la-prefecture-japonaise-de-gunma/1296098.html",
+    "https://huengaynay.vn/the-gioi/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-160296.html",
+    "https://en.sggp.org.vn/pm-receives-japanese-officials-attending-vietnamjapan-local-cooperation-forum-post122020.html",
+    f"{VNVN}/nl/mong-muon-cac-dia-phuong-cua-nhat-ban-cung-dong-hanh-voi-viet-nam-trong-giai-doan-phat-trien-moi",
+    f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp",
+    f"{ND}/mong-muon-cac-dia-phuong-cua-nhat-ban-cung-dong-hanh-voi-viet-nam-trong-giai-doan-phat-trien-moi-post925748.html",
+]
+# Distractors: same sites and week, close topics. Each inner list is one story of its own.
+DISTRACTORS = [
+    [f"{VNP}/thu-tuong-tiep-dai-su-nhat-ban-ito-naoki-chao-tu-biet-post1078802.vnp",
+     f"{VNVN}/en/thu-tuong-tiep-dai-su-nhat-ban-ito-naoki-chao-tu-biet"],
+    [f"{VNP}/phien-toan-the-dien-dan-hop-tac-dia-phuong-viet-nam-nhat-ban-ket-noi-de-cung-phat-trien-post1079003.vnp",
+     f"{VNVN}/en/phien-toan-the-dien-dan-hop-tac-dia-phuong-viet-nam-nhat-ban-ket-noi-de-cung-phat-trien"],
+    [f"{VNP}/bo-truong-ngoai-giao-le-hoai-trung-tiep-thong-doc-tinh-fukuoka-post1079210.vnp",
+     "https://huengaynay.vn/the-gioi/bo-truong-ngoai-giao-le-hoai-trung-tiep-thong-doc-tinh-fukuoka-160301.html"],
+    [f"{ND}/chu-tich-nuoc-tiep-thong-doc-tinh-gunma-nhat-ban-post780512.html"],
+    [f"{ND}/pho-thu-tuong-tiep-chu-tich-lien-minh-nghi-si-huu-nghi-nhat-viet-post925702.html"],
+    ["https://lecourrier.vn/le-vice-premier-ministre-recoit-une-delegation-de-la-prefecture-d-osaka/1296064.html"],
+    ["https://en.sggp.org.vn/vietnam-japan-seek-to-boost-cooperation-in-semiconductor-training-post122031.html"],
+    [f"{VNP}/viet-nam-nhat-ban-thuc-day-hop-tac-nong-nghiep-cong-nghe-cao-post1078650.vnp"],
+    ["https://lecourrier.vn/forum-de-cooperation-decentralisee-vietnam-japon-batir-un-avenir-durable/1296087.html"],
+]
+LABELLED = [MAIN, *DISTRACTORS]
+
+
+@pytest.fixture(scope="module")
+def archive_stories(demo_archive) -> dict[str, str]:
+    """url_key -> story_id, from the archive's article records after every crawl."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in demo_archive.glob("text/*/*.json")]
+    return {url_key(r["canonical_url"]): r["story_id"] for r in records}
+
+
+def test_the_seven_pages_of_the_seed_story_share_one_story_id(archive_stories):
+    assert len({archive_stories[url_key(u)] for u in MAIN}) == 1
+
+
+def test_no_distractor_joins_the_seed_story(archive_stories):
+    story = archive_stories[url_key(MAIN[0])]
+    assert [u for group in DISTRACTORS for u in group if archive_stories[url_key(u)] == story] == []
+
+
+def test_pairwise_same_story_precision_and_recall_are_one(archive_stories):
+    urls = [u for group in LABELLED for u in group]
+    label = {u: i for i, group in enumerate(LABELLED) for u in group}
+    tp = fp = fn = 0
+    for a, b in combinations(urls, 2):
+        same, predicted = label[a] == label[b], archive_stories[url_key(a)] == archive_stories[url_key(b)]
+        tp, fp, fn = tp + (same and predicted), fp + (predicted and not same), fn + (same and not predicted)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    print(f"same-story pairs over {len(urls)} labelled articles: precision {precision:.3f} recall {recall:.3f} ({tp} pairs)")
+    assert (precision, recall) == (1.0, 1.0)
+
+
+def test_crawl_story_file_names_roles(demo_archive):
+    feed = item_feeds(demo_archive, "huengaynay")[-1]
+    stories = [json.loads(line) for line in feed.with_name(feed.stem + ".stories.jsonl").read_text().splitlines()]
+    main = next(s for s in stories if any(a["url"] == MAIN[2] for a in s["articles"]))
+    roles = {a["url"]: a["role"] for a in main["articles"]}
+    assert roles[MAIN[2]] == "republication"
+    assert roles[MAIN[5]] == roles[MAIN[6]] == "original"
+    assert roles[MAIN[0]] == roles[MAIN[1]] == roles[MAIN[4]] == "translation"
+
+
+def test_story_index_of_the_archive_lists_every_story_once(demo_archive):
+    stories = [json.loads(line) for line in (demo_archive / "stories/index.jsonl").read_text().splitlines()]
+    urls = [a["canonical_url"] for s in stories for a in s["articles"]]
+    assert len(urls) == len(set(urls)) == len(list(demo_archive.glob("text/*/*.json")))
+
+
+def test_names_fold_to_one_token_across_languages():
+    vi = evidence_tokens("Bộ trưởng Ngoại giao Lê Hoài Trung tiếp ông Yamamoto Ichita, Thống đốc tỉnh Gunma.")
+    fr = evidence_tokens("Le ministre Lê Hoài Trung a reçu le gouverneur Yamamoto Ichita, de Gunma.")
+    assert {"le", "hoai", "trung", "yamamoto", "ichita", "gunma"} <= vi & fr
+    assert fold("Quảng Ninh") == "quang ninh"
+
+
+def test_numbers_are_evidence_whatever_their_separators():
+    assert {"#16000", "#56"} <= evidence_tokens("a Vietnamese community of around 16,000 people and 56 businesses")
+    assert "#16000" in evidence_tokens("khoảng 16.000 người")
