@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPIDER ?= vietnamplus
 
-.PHONY: test crawl demo bench system-deps clean
+.PHONY: test crawl demo bench bench-extraction system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -33,6 +33,12 @@ crawl: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m crawler.demo --replay tests/fixtures --archive archive
+
+# The benchmark harness (bench/README.md); DEVSET=path names the development set of real pages.
+bench: bench-extraction
+
+bench-extraction: $(STAMP)
+	$(BIN)/python -m bench.extraction $(if $(DEVSET),--devset $(DEVSET))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

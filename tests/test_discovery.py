@@ -4,6 +4,9 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from crawler.sites import all_rules
 from pipelines.storage import item_feeds
 from tests.helpers import ROOT, run_scrapy
 
@@ -90,3 +93,35 @@ def test_bad_argument_stops_the_crawl_with_one_clear_line(tmp_path):
     result = run_scrapy(["crawl", "vietnamplus", "-a", "since=yesterday", "-s", f"ARCHIVE_URI={tmp_path}"])
     assert result.returncode != 0
     assert "SpiderArgumentError: -a since: Input should be a valid date" in result.stderr.splitlines()[-1]
+
+
+VNP_OLD_SCHEME = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban/1079147.vnp"
+VNVN_EN = "https://www.vietnam.vn/en/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban"
+
+
+def test_one_article_under_several_urls_is_fetched_and_emitted_once(tmp_path):
+    variants = [VNP_ORIGINAL, f"{VNP_ORIGINAL}?utm_source=rss&utm_medium=feed#comments",
+                VNP_ORIGINAL.replace("https://www.", "http://"), VNP_OLD_SCHEME]
+    records, stats, _ = crawl(tmp_path, "vietnamplus", "-a", "url=" + ",".join(variants), "-s", "RELATED_DEPTH=0")
+    assert urls(records) == {VNP_ORIGINAL}
+    assert stats["dupefilter/filtered"] == 3
+
+
+def test_page_declaring_another_canonical_is_emitted_once(tmp_path):
+    records, stats, _ = crawl(tmp_path, "vietnamvn", "-a", f"url={VNVN_EN},{VNVN_EN}?view=print", "-s", "RELATED_DEPTH=0")
+    # Either URL may be extracted first; the record names the canonical URL either way.
+    assert [r["canonical_url"] for r in records if r["site"] == "www.vietnam.vn"] == [VNVN_EN]
+    assert stats["extraction/duplicates"] == 1
+
+
+SITES = ["vietnamplus", "nhandan", "vietnamvn", "lecourrier", "huengaynay", "sggp"]
+
+
+@pytest.mark.parametrize("source", ["sitemap", "feed"])
+@pytest.mark.parametrize("spider", SITES)
+def test_every_site_sitemap_and_feed_lead_to_its_articles(tmp_path, spider, source):
+    rules = all_rules()[spider]
+    start = rules.sitemaps[0] if source == "sitemap" else rules.feeds[0]
+    records, stats, _ = crawl(tmp_path, spider, "-a", f"url={start}", "-s", "RELATED_DEPTH=0")
+    assert stats[f"news/discovered/{source}"] >= 3
+    assert len([r for r in records if rules.owns(r["url"])]) == stats[f"news/discovered/{source}"]

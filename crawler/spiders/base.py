@@ -114,6 +114,12 @@ class NewsSpider(SitemapSpider):
         self.crawler.stats.set_value("news/seed_citations", len(urls))
         return urls
 
+    def _listed(self, url: str) -> Request:
+        """An article a sitemap, feed or listing names; first, and a seed's, if a seed wants it."""
+        if self._wanted_by_seed(url):
+            return Request(url, self.parse_page, meta={KIND: "seed", DEPTH: 0}, priority=10)
+        return Request(url, self.parse_page, meta={KIND: "listed", DEPTH: 0})
+
     def _wanted_by_seed(self, url: str) -> bool:
         return any(slug in url for slug in self._seed_slugs)
 
@@ -125,8 +131,7 @@ class NewsSpider(SitemapSpider):
             if request.callback == self._parse_sitemap:
                 yield request.replace(meta={KIND: "sitemap"})
             else:
-                kind = "seed" if self._wanted_by_seed(request.url) else "listed"
-                yield request.replace(meta={KIND: kind, DEPTH: 0})
+                yield self._listed(request.url)
 
     def _get_urls_from_sitemapindex(self, it: Iterable[dict[str, Any]]) -> Iterable[str]:
         # A shard last modified before `since` lists nothing newer, unless a seed wants an
@@ -169,8 +174,7 @@ class NewsSpider(SitemapSpider):
                 self.crawler.stats.inc_value("news/skipped/before_since")
                 continue
             self.crawler.stats.inc_value("news/discovered/feed")
-            kind = "seed" if self._wanted_by_seed(url) else "listed"
-            yield Request(url, self.parse_page, meta={KIND: kind, DEPTH: 0})
+            yield self._listed(url)
 
     def _published_before_since(self, value: str | None, rfc822: bool = False) -> bool:
         since = self.params.since
@@ -225,7 +229,7 @@ class NewsSpider(SitemapSpider):
             url = response.urljoin(href.strip())
             if is_article_url(url):
                 self.crawler.stats.inc_value("news/discovered/listing")
-                yield Request(url, self.parse_page, meta={KIND: "listed", DEPTH: 0})
+                yield self._listed(url)
         if (page := response.meta.get(LISTING_PAGE, 1)) >= self.settings.getint("LISTING_MAX_PAGES", 5):
             return
         meta = {KIND: "listing", LISTING_PAGE: page + 1, LISTING_BASE: response.url}
@@ -251,7 +255,7 @@ class NewsSpider(SitemapSpider):
         for url in (urljoin(base, u.strip()) for u in urls if u):
             if is_article_url(url):
                 self.crawler.stats.inc_value("news/discovered/load_more")
-                yield Request(url, self.parse_page, meta={KIND: "listed", DEPTH: 0})
+                yield self._listed(url)
         page = response.meta.get(LISTING_PAGE, 2)
         if data.get("load_more") and page < self.settings.getint("LISTING_MAX_PAGES", 5):
             next_url = re.sub(r"-(\d+)(\.html)", lambda m: f"-{int(m[1]) + 1}{m[2]}", response.url, count=1)
