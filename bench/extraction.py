@@ -1,6 +1,7 @@
 """Extraction quality and speed on real news pages with ground truth.
 
-    python -m bench.extraction [--devset ../shared/devset] [--limit N] [--report bench/reports/extraction.md]
+    python -m bench.extraction [--devset ../shared/devset] [--limit N] [--split all|tune|holdout]
+                               [--variant defaults|best|production ...] [--report bench/reports/extraction.md]
 
 Runs exactly the production extraction (``pipelines.extraction.extract_article``, the
 settings the crawler uses) next to trafilatura with its defaults and with its best
@@ -63,10 +64,14 @@ class Scores:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def load(folder: Path, limit: int | None = None) -> list[Page]:
+def load(folder: Path, limit: int | None = None, split: str = "all") -> list[Page]:
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    ids = sorted(truth)
+    if split != "all":
+        # A fixed half to tune on and the other half to check that tuning generalises.
+        ids = [i for n, i in enumerate(ids) if (n % 2 == 0) == (split == "tune")]
     pages = []
-    for page_id in sorted(truth)[:limit]:
+    for page_id in ids[:limit]:
         raw = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
         # The set is UTF-8, transcoded where needed; a few pages of unknown charset keep their bytes.
         pages.append(Page(page_id, truth[page_id]["url"], raw.decode("utf-8", "replace"), truth[page_id]))
@@ -102,10 +107,10 @@ def production(page: Page) -> tuple[str, str | None]:
     return result["text"], result["title"]
 
 
-VARIANTS: dict[str, Callable[[Page], tuple[str, str | None]]] = {
-    "trafilatura defaults": trafilatura_defaults,
-    "trafilatura best (favor_precision)": trafilatura_best,
-    "news-archiver (production)": production,
+VARIANTS: dict[str, tuple[str, Callable[[Page], tuple[str, str | None]]]] = {
+    "defaults": ("trafilatura defaults", trafilatura_defaults),
+    "best": ("trafilatura best (favor_precision)", trafilatura_best),
+    "production": ("news-archiver (production)", production),
 }
 
 
@@ -137,16 +142,17 @@ def score_snippets(pages: list[Page], extract: Callable[[Page], tuple[str, str |
     return scores
 
 
-def report(devset: Path, limit: int | None) -> str:
-    fundus = load(devset / "fundus", limit)
-    snippets = load(devset / "trafilatura", limit)
+def report(devset: Path, limit: int | None, split: str, variants: list[str]) -> str:
+    fundus = load(devset / "fundus", limit, split)
+    snippets = load(devset / "trafilatura", limit, split)
     lines = [
-        f"# Extraction benchmark ({len(fundus)} fundus pages, {len(snippets)} trafilatura pages)",
+        f"# Extraction benchmark ({len(fundus)} fundus pages, {len(snippets)} trafilatura pages, split {split})",
         "",
         "| variant | fundus P | fundus R | fundus F1 | title exact | snippets ok | pages/s per core |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, extract in VARIANTS.items():
+    for key in variants:
+        name, extract = VARIANTS[key]
         f = score_fundus(fundus, extract)
         s = score_snippets(snippets, extract)
         speed = (f.pages + s.pages) / (f.seconds + s.seconds)
@@ -162,13 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET, help="folder with fundus/ and trafilatura/")
     parser.add_argument("--limit", type=int, help="only the first N pages of each set")
+    parser.add_argument("--split", choices=["all", "tune", "holdout"], default="all",
+                        help="every page, or the even (tune) or odd (holdout) half of each set")
+    parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="run only these (repeatable)")
     parser.add_argument("--report", type=Path, default=Path("bench/reports/extraction.md"))
     args = parser.parse_args(argv)
     if not (args.devset / "fundus" / "ground-truth.json").is_file():
         print(f"bench: no development set at {args.devset} (expected fundus/ and trafilatura/ with ground-truth.json);"
               " pass --devset PATH", file=sys.stderr)
         return 2
-    text = report(args.devset, args.limit)
+    text = report(args.devset, args.limit, args.split, args.variant or list(VARIANTS))
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text, encoding="utf-8")
     print(text)

@@ -26,10 +26,11 @@ import lxml.html
 from cssselect import GenericTranslator
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.citations import is_credit_line
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, host_of, rules_for_url
 from crawler.urls import url_key
+from pipelines.cleaning import clean_paragraphs
+from pipelines.titles import choose_title
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -160,13 +161,58 @@ def _paragraphs(text: str | None) -> list[str]:
     return [p for p in (_clean(line) for line in (text or "").splitlines()) if p]
 
 
-def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, precision: bool) -> str | None:
+def _words(text: str | None) -> int:
+    return len((text or "").split())
+
+
+def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str | None:
+    """trafilatura's main text in one of its modes: "precision", "balanced" or "recall"."""
     import trafilatura
 
     return trafilatura.extract(
-        copy.deepcopy(tree), url=url, favor_precision=precision, favor_recall=not precision,
+        copy.deepcopy(tree), url=url, favor_precision=mode == "precision", favor_recall=mode == "recall",
+        # The precision run is the common case: skip trafilatura's fallback extractors there,
+        # the balanced run below catches the pages where that loses text.
+        fast=mode == "precision",
         include_comments=False, include_tables=True, include_images=False, deduplicate=False,
     )
+
+
+# A precision-mode text this short may have lost the article (a split body, a live blog):
+# try trafilatura's balanced mode, and keep it when it finds clearly more.
+SHORT_TEXT_WORDS = 250
+MORE_TEXT_RATIO = 1.5
+
+
+def _generic_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
+    precise = _trafilatura_text(tree, url, "precision")
+    if _words(precise) >= SHORT_TEXT_WORDS:
+        return precise
+    balanced = _trafilatura_text(tree, url, "balanced")
+    return balanced if _words(balanced) > MORE_TEXT_RATIO * _words(precise) else precise
+
+
+def _visible_text(tree: lxml.html.HtmlElement) -> str:
+    texts = tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+    return _clean(" ".join(texts))
+
+
+def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str | None) -> str | None:
+    """The page's standfirst: its meta description when the page prints it above the body.
+
+    trafilatura often leaves the standfirst out of the body; the description is that
+    standfirst when it is visible on the page. A description the body already holds
+    (the first sentence, say) is not repeated.
+    """
+    description = _clean(description)
+    if not description or _words(description) < 8:
+        return None
+    if paragraphs and paragraphs[0] == description:
+        return paragraphs.pop(0)
+    text = " ".join(paragraphs)
+    if description in text or description not in _visible_text(tree):
+        return None
+    return description
 
 
 EMPTY = {
@@ -186,11 +232,13 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     tree = load_html(html)
     if tree is None:
         return {**EMPTY, "rules": rules.name}
-    metadata = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url)
+    # No extensive date search: the published date comes from the page's own markup first.
+    metadata = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url, extensive=False)
+    title = _first_text(tree, rules.selectors.title) or choose_title(tree, metadata.title, metadata.sitename, url)
+    headlines = [title, *(_clean(h.text_content()) for h in tree.iter("h1"))]
     for element in _select(tree, rules.selectors.prune):
         element.drop_tree()
 
-    title = _first_text(tree, rules.selectors.title) or _clean(metadata.title) or None
     lead = _first_text(tree, rules.selectors.lead)
     body_elements = _select(tree, rules.selectors.body)
     drift = bool(rules.selectors.body) and not body_elements
@@ -200,15 +248,13 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         fragment = lxml.html.fromstring("<html><body></body></html>")
         for element in body_elements:
             fragment.body.append(copy.deepcopy(element))
-        body = _trafilatura_text(fragment, url, precision=False)
+        body = _trafilatura_text(fragment, url, "recall")
     else:
-        body = _trafilatura_text(tree, url, precision=True)
+        body = _generic_body(tree, url)
 
-    paragraphs = [p for p in _paragraphs(body) if not is_credit_line(p)]
-    if title and paragraphs and paragraphs[0] == title:
-        paragraphs.pop(0)
-    if lead is None and metadata.description and paragraphs and _clean(metadata.description) == paragraphs[0]:
-        lead = paragraphs[0]
+    paragraphs = clean_paragraphs(_paragraphs(body), headlines)
+    if lead is None:
+        lead = _lead(tree, paragraphs, metadata.description)
     if lead and (not paragraphs or paragraphs[0] != lead):
         paragraphs.insert(0, lead)
     text = "\n\n".join(paragraphs)

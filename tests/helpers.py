@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.storage import item_feeds
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 GOLDEN = ROOT / "tests" / "data" / "golden"
@@ -50,3 +52,14 @@ def free_port_closed() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def replay_crawl(tmp_path: Path, spider: str, *args: str) -> tuple[list[dict], dict, str]:
+    """A crawl replayed from the fixtures: its article records, its stats and its log."""
+    archive, stats = tmp_path / "archive", tmp_path / "stats.json"
+    result = run_scrapy([
+        "crawl", spider, "-s", "REPLAY=tests/fixtures", "-s", f"ARCHIVE_URI={archive}", "-s", f"STATS_FILE={stats}", *args,
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for p in item_feeds(archive, spider) for line in p.read_text().splitlines()]
+    return records, json.loads(stats.read_text()), result.stderr

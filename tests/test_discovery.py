@@ -1,27 +1,15 @@
 """How crawls find articles: arguments, sitemaps, feeds, seeds, since, related depth."""
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from crawler.sites import all_rules
-from pipelines.storage import item_feeds
-from tests.helpers import ROOT, run_scrapy
+from tests.helpers import ROOT, replay_crawl as crawl, run_scrapy
 
 VNP = "https://www.vietnamplus.vn"
 VNP_ORIGINAL = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
-
-
-def crawl(tmp_path: Path, spider: str, *args: str) -> tuple[list[dict], dict, str]:
-    archive, stats = tmp_path / "archive", tmp_path / "stats.json"
-    result = run_scrapy([
-        "crawl", spider, "-s", "REPLAY=tests/fixtures", "-s", f"ARCHIVE_URI={archive}", "-s", f"STATS_FILE={stats}", *args,
-    ])
-    assert result.returncode == 0, result.stderr[-3000:]
-    records = [json.loads(line) for p in item_feeds(archive, spider) for line in p.read_text().splitlines()]
-    return records, json.loads(stats.read_text()), result.stderr
 
 
 def urls(records: list[dict]) -> set[str]:

@@ -1,5 +1,8 @@
+import pytest
+
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, rules_for_url
+from pipelines import extraction
 from pipelines.extraction import article_id, build_record, content_digest, extract_article, parse_datetime
 from tests.helpers import fixture_html
 
@@ -89,3 +92,43 @@ def test_record_digest_is_sha1_of_the_text():
 def _extracted() -> dict:
     return {"title": "T", "author": None, "published": None, "language": "vi", "section": None, "tags": [],
             "lead": "Lead.", "text": "Lead.\n\nBody."}
+
+
+STANDFIRST = ("Gunma's governor and Vietnam's foreign minister agreed to expand labour, farming and tourism "
+              "ties between the province and Vietnamese localities.")
+
+
+def _page_with_standfirst(printed: bool) -> str:
+    return (
+        "<html lang='en'><head><title>Gunma governor in Hanoi</title>"
+        f"<meta name='description' content=\"{STANDFIRST}\"></head><body><nav><a href='/'>Home</a></nav>"
+        "<h1>Gunma governor in Hanoi</h1>"
+        + (f"<div class='standfirst'><strong>{STANDFIRST}</strong></div>" if printed else "")
+        + "<div class='content'><article>"
+        + "".join(f"<p>Paragraph {i} tells a long and detailed story about the local cooperation forum held in "
+                  "the province this week.</p>" for i in range(6))
+        + "</article></div><footer>Example News, 1 Main Street.</footer></body></html>"
+    )
+
+
+def test_printed_standfirst_that_trafilatura_misses_becomes_the_lead():
+    result = extract_article(_page_with_standfirst(printed=True), "https://example.org/news/gunma-1.html")
+    assert result["lead"] == STANDFIRST
+    assert result["text"].startswith(STANDFIRST + "\n\n")
+    assert result["text"].count(STANDFIRST) == 1
+
+
+def test_description_the_page_does_not_print_is_not_added_to_the_text():
+    result = extract_article(_page_with_standfirst(printed=False), "https://example.org/news/gunma-1.html")
+    assert result["lead"] is None and STANDFIRST not in result["text"]
+
+
+@pytest.mark.parametrize(("precise_words", "balanced_words", "chosen"), [
+    (400, 900, "precision"),  # long enough: balanced mode is not even run
+    (100, 200, "balanced"),   # short, and balanced finds clearly more
+    (100, 120, "precision"),  # short, but balanced adds little: likely boilerplate
+])
+def test_short_precision_text_is_retried_in_balanced_mode(monkeypatch, precise_words, balanced_words, chosen):
+    words = {"precision": precise_words, "balanced": balanced_words}
+    monkeypatch.setattr(extraction, "_trafilatura_text", lambda tree, url, mode: " ".join([mode] * words[mode]))
+    assert extraction._generic_body(None, "https://example.org/a").split()[0] == chosen

@@ -1,0 +1,62 @@
+"""The article's headline, chosen among the places a page states it."""
+
+import json
+
+import lxml.html
+
+from pipelines.titles import choose_title, strip_site_name
+
+URL = "https://www.example-news.com/world/gunma-governor-visits-hanoi-123.html"
+HEADLINE = "Gunma governor visits Hanoi to deepen local cooperation"
+
+
+def page(h1s=(), json_ld=None, og=None, title=None, svg_title=None) -> lxml.html.HtmlElement:
+    head = f"<title>{title}</title>" if title else ""
+    if og:
+        head += f'<meta property="og:title" content="{og}">'
+    if json_ld:
+        head += f'<script type="application/ld+json">{json.dumps({"@type": "NewsArticle", "headline": json_ld})}</script>'
+    body = f"<svg><title>{svg_title}</title></svg>" if svg_title else ""
+    body += "".join(f"<h1>{h}</h1>" for h in h1s)
+    return lxml.html.fromstring(f"<html><head>{head}</head><body>{body}<p>text</p></body></html>")
+
+
+def choose(tree, sitename=None):
+    return choose_title(tree, fallback="trafilatura's title", sitename=sitename, url=URL)
+
+
+def test_h1_confirmed_by_another_source_wins_over_other_h1s():
+    tree = page(h1s=["Example News", HEADLINE, "Most read today"], og=HEADLINE, title=f"{HEADLINE} | Example News")
+    assert choose(tree) == HEADLINE
+
+
+def test_social_title_agreeing_with_json_ld_beats_a_lone_logo_h1():
+    assert choose(page(h1s=["Example News"], json_ld=HEADLINE, og=HEADLINE)) == HEADLINE
+
+
+def test_html_entities_escaped_twice_in_json_ld_are_decoded():
+    tree = page(h1s=["Trump’s ‘plan’"], json_ld="Trump&#8217;s &#8216;plan&#8217;")
+    assert choose(tree) == "Trump’s ‘plan’"
+
+
+def test_icon_titles_inside_svg_are_ignored():
+    assert choose(page(title=f"{HEADLINE} - Example News", svg_title="downChevron")) == HEADLINE
+
+
+def test_page_without_any_headline_falls_back_to_trafilatura():
+    assert choose(page()) == "trafilatura's title"
+
+
+def test_site_name_is_stripped_from_the_end_of_title():
+    assert strip_site_name(f"{HEADLINE} | Example News", None, URL) == HEADLINE
+    assert strip_site_name(f"{HEADLINE} – VietnamPlus", "VietnamPlus", URL) == HEADLINE
+    assert strip_site_name(f"{HEADLINE}｜日刊ゲンダイDIGITAL", "日刊ゲンダイDIGITAL", URL) == HEADLINE
+
+
+def test_site_name_is_stripped_from_the_start_of_title():
+    assert strip_site_name(f"Example News - {HEADLINE}", None, URL) == HEADLINE
+
+
+def test_a_dash_inside_the_headline_is_kept():
+    headline = "Vietnam - Japan: local cooperation is a bright spot"
+    assert strip_site_name(headline, "VietnamPlus", URL) == headline
