@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import html
 import json
 import logging
 import multiprocessing
@@ -19,6 +20,7 @@ import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from functools import cache
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -30,6 +32,7 @@ from crawler.items import ArticlePage
 from crawler.sites import SiteRules, host_of, rules_for_url
 from crawler.urls import url_key
 from pipelines.cleaning import clean_paragraphs
+from pipelines.evaluation import shingles
 from pipelines.titles import choose_title
 
 if TYPE_CHECKING:
@@ -105,21 +108,42 @@ _PUBLISHED_META = (
 )
 
 
-def _published(tree: lxml.html.HtmlElement, rules: SiteRules, fallback: str | None) -> str | None:
+def _published_candidates(tree: lxml.html.HtmlElement, rules: SiteRules) -> Iterator[str]:
+    """Every statement of the publication time, most trusted first."""
     for element in _select(tree, rules.selectors.published):
-        if found := parse_datetime(element.get("datetime") or element.get("content") or element.text_content(), rules):
-            return found
+        yield element.get("datetime") or element.get("content") or element.text_content()
     for xpath in _PUBLISHED_META:
-        for value in tree.xpath(xpath):
-            if found := parse_datetime(value, rules):
-                return found
+        yield from tree.xpath(xpath)
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        if (value := _json_ld_value(script, "datePublished")) and (found := parse_datetime(value, rules)):
-            return found
-    for value in tree.xpath("//article//time/@datetime"):
-        if found := parse_datetime(value, rules):
-            return found
-    return fallback  # trafilatura's date: a day, no time
+        if value := _json_ld_value(script, "datePublished"):
+            yield value
+    yield from tree.xpath("//article//time/@datetime")
+
+
+def _published(tree: lxml.html.HtmlElement, rules: SiteRules, metadata_date: str | None) -> str | None:
+    """The first stated publication time, in the page's own UTC offset when the page gives it.
+
+    Pages often state one instant twice: ``article:published_time`` in UTC and JSON-LD in
+    local time. The local form keeps the day the newsroom printed.
+    """
+    found = [d for d in (parse_datetime(v, rules) for v in _published_candidates(tree, rules)) if d]
+    if not found:
+        return metadata_date or _searched_date(tree)
+    first = datetime.fromisoformat(found[0])
+    if first.utcoffset() or first.tzinfo is None:
+        return found[0]
+    for other in map(datetime.fromisoformat, found[1:]):
+        if other.utcoffset() and abs((other - first).total_seconds()) < 60:
+            return other.isoformat()
+    return found[0]
+
+
+def _searched_date(tree: lxml.html.HtmlElement) -> str | None:
+    """htmldate's extensive search (text patterns, URL): slower, so only when markup states nothing."""
+    from trafilatura.metadata import find_date
+    from trafilatura.settings import set_date_params
+
+    return find_date(copy.deepcopy(tree), **set_date_params(True))
 
 
 def _json_ld_value(script: str, key: str) -> str | None:
@@ -192,6 +216,30 @@ def _generic_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
     return balanced if _words(balanced) > MORE_TEXT_RATIO * _words(precise) else precise
 
 
+# The article body as the publisher states it in JSON-LD: used when it holds clearly more
+# than the extracted text and contains most of it (the same article, not a teaser).
+JSON_LD_MIN_WORDS = 50
+JSON_LD_CONTAINS = 0.8
+
+
+def _json_ld_body(tree: lxml.html.HtmlElement, text: str) -> str | None:
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        body = _json_ld_value(script, "articleBody")
+        if not body:
+            continue
+        body = html.unescape(body)
+        if "<" in body:  # some CMSs put the HTML there
+            body = "\n".join(lxml.html.fromstring(f"<div>{body}</div>").itertext())
+        words = _words(body)
+        if words < JSON_LD_MIN_WORDS or words <= MORE_TEXT_RATIO * _words(text):
+            continue
+        ours = shingles(text)
+        if ours and len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
+            continue
+        return body
+    return None
+
+
 def _visible_text(tree: lxml.html.HtmlElement) -> str:
     texts = tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
     return _clean(" ".join(texts))
@@ -251,6 +299,7 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         body = _trafilatura_text(fragment, url, "recall")
     else:
         body = _generic_body(tree, url)
+        body = _json_ld_body(tree, body or "") or body
 
     paragraphs = clean_paragraphs(_paragraphs(body), headlines)
     if lead is None:
