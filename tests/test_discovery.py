@@ -113,3 +113,13 @@ def test_every_site_sitemap_and_feed_lead_to_its_articles(tmp_path, spider, sour
     records, stats, _ = crawl(tmp_path, spider, "-a", f"url={start}", "-s", "RELATED_DEPTH=0")
     assert stats[f"news/discovered/{source}"] >= 3
     assert len([r for r in records if rules.owns(r["url"])]) == stats[f"news/discovered/{source}"]
+
+
+def test_since_applies_to_news_publication_date_when_a_sitemap_has_no_lastmod(tmp_path):
+    records, stats, _ = crawl(tmp_path, "vietnamplus", "-a", f"url={VNP}/sitemaps/google-news.xml",
+                              "-a", "since=2025-11-24", "-s", "RELATED_DEPTH=0")
+    assert urls(records) == {
+        f"{VNP}/bo-truong-ngoai-giao-le-hoai-trung-tiep-thong-doc-tinh-fukuoka-post1079210.vnp",
+        f"{VNP}/han-quoc-tang-tuyen-dung-lao-dong-nuoc-ngoai-cho-nganh-dong-tau-post1078988.vnp",
+    }
+    assert stats["news/skipped/before_since"] == 1

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
+import lxml.etree
 from scrapy import Request
 from scrapy.http import Response, TextResponse, XmlResponse
 from scrapy.selector import Selector
@@ -66,6 +67,8 @@ class NewsSpider(SitemapSpider):
         super().__init__(*args)
         self.crawl_id = make_crawl_id()
         self._seed_slugs: set[str] = set()  # headline slugs of seeds that credit only a site name
+        # news:publication_date of sitemap entries, read before Scrapy's parser (which drops nested tags).
+        self._publication_dates: dict[str, str] = {}
         rules = self.site_rules
         self.sitemap_urls = list(rules.sitemaps)
         self.allowed_domains = sorted({h.removeprefix("www.") for h in rules.hosts})
@@ -127,6 +130,10 @@ class NewsSpider(SitemapSpider):
 
     def _parse_sitemap(self, response: Response) -> Iterable[Request]:
         """Scrapy's sitemap handling (robots.txt, index, urlset, gzip), with requests marked."""
+        if self.params.since and not response.url.endswith("/robots.txt"):
+            body = self._get_sitemap_body(response)
+            if body and b"publication_date" in body:
+                self._publication_dates.update(news_publication_dates(body))
         for request in super()._parse_sitemap(response):
             if request.callback == self._parse_sitemap:
                 yield request.replace(meta={KIND: "sitemap"})
@@ -142,7 +149,10 @@ class NewsSpider(SitemapSpider):
 
     def _since_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         for entry in entries:
-            if self._published_before_since(entry.get("lastmod")) and not self._wanted_by_seed(entry["loc"]):
+            # Kept when anything happened since: published (news sitemaps) or last modified.
+            dates = [d for d in (entry.get("lastmod"), self._publication_dates.pop(entry["loc"], None)) if d]
+            before = bool(dates) and all(self._published_before_since(d) for d in dates)
+            if before and not self._wanted_by_seed(entry["loc"]):
                 self.crawler.stats.inc_value("news/skipped/before_since")
                 continue
             yield entry
@@ -295,6 +305,18 @@ def _typed_as_article(response: TextResponse) -> bool:
 def _looks_like_html(response: TextResponse) -> bool:
     content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
     return "html" in content_type or (not content_type and b"<html" in response.body[:2048].lower())
+
+
+def news_publication_dates(sitemap: bytes) -> dict[str, str]:
+    """loc -> news:publication_date of a Google News sitemap (entities never resolved)."""
+    parser = lxml.etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False)
+    root = lxml.etree.fromstring(sitemap, parser=parser)
+    dates = {}
+    for url in root.iterfind("{*}url") if root is not None else ():
+        loc, published = url.findtext("{*}loc"), url.findtext(".//{*}publication_date")
+        if loc and published:
+            dates[loc.strip()] = published.strip()
+    return dates
 
 
 def _parse_date(value: str, rfc822: bool = False) -> date | None:
