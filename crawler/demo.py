@@ -33,7 +33,7 @@ def run(replay: str, archive: str, spiders: list[str]) -> dict[str, dict]:
 
 def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
     lines = [f"{'spider':<12} {'requests':>8} {'articles':>8} {'errors':>6}  items file"]
-    sites: Counter[str] = Counter()
+    articles: dict[str, str] = {}  # canonical URL -> site: several spiders may reach one article
     for name, s in stats.items():
         # Failed responses and downloads (a replay miss is one ignored 404); requests that
         # robots.txt or the offsite filter dropped on purpose are not errors.
@@ -44,14 +44,16 @@ def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
         items = sorted(item_feeds(archive, name), key=lambda p: p.stat().st_mtime)
         if items:
             for line in items[-1].read_text(encoding="utf-8").splitlines():
-                sites[json.loads(line)["site"]] += 1
+                record = json.loads(line)
+                articles[record["canonical_url"]] = record["site"]
         lines.append(
             f"{name:<12} {s.get('downloader/request_count', 0):>8} {s.get('extraction/articles', 0):>8} {errors:>6}  "
             f"{items[-1] if items else '-'}"
         )
     lines.append("")
-    lines.append("articles per site: " + ", ".join(f"{site} {n}" for site, n in sorted(sites.items())))
-    lines.append("(an article reached by several spiders is written once, as one text and one JSON file)")
+    sites = Counter(articles.values())
+    lines.append(f"distinct articles: {len(articles)}; per site: " + ", ".join(f"{site} {n}" for site, n in sorted(sites.items())))
+    lines.append("(an article reached by several spiders counts in each spider's row, and is written once, as one text and one JSON file)")
     counts = {kind: sum(1 for _ in archive.glob(pattern)) for kind, pattern in
               (("WARC", "warc/*/*.warc.gz"), ("CDXJ", "indexes/*.cdxj"), ("text", "text/*/*.txt"), ("JSON", "text/*/*.json"))}
     lines.append("files in " + str(archive) + ": " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
