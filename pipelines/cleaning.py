@@ -8,7 +8,8 @@ only ever remove whole paragraphs: they never rewrite the text a page printed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Collection, Iterable
 
 from crawler.citations import is_credit_line
 
@@ -19,31 +20,64 @@ HEADLINE_WINDOW = 4
 # A "furniture" line is short: a real paragraph that mentions a newsletter stays.
 FURNITURE_MAX_WORDS = 30
 
-# Link lists ("- Other story", "- Another one") that slip into the body: a run this long
-# of short, unpunctuated items is a teaser block, not an enumerated list of the article.
+# Link lists ("- Other story", "- Another one") that slip into the body: a run this long of
+# short items that are each the text of a link on the page is a teaser block. Lists of the
+# article itself (results, ingredients, steps) are not links, and stay.
 LINK_LIST_MIN_RUN = 3
 LINK_LIST_MAX_WORDS = 15
 
+# Each pattern must match the whole line: a phrase that opens a real sentence ("Partager
+# ses connaissances...", "Copyright law reform...") is not furniture.
+_POINTER = (  # a label alone on its line, or followed by a link title (no sentence end)
+    r"read\s+more|see\s+also|related(?:\s+articles?|\s+stories)?|more\s+on\s+this(?:\s+story)?|"
+    r"xem\s+thêm|tin\s+liên\s+quan|(?:à\s+)?lire\s+aussi|voir\s+aussi|lees\s+ook|lees\s+meer|"
+    r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|leer\s+más|lea\s+también|ver\s+también"
+)
 _FURNITURE = re.compile(
-    r"""^(?:
-        (?:read|see)\s+(?:more|also)\b | related\s*:| more\s+on\s+this | click\s+here |
-        xem\s+thêm | tin\s+liên\s+quan | lire\s+aussi | à\s+lire\s+aussi | voir\s+aussi |
-        lees\s+ook | lees\s+meer | lesen\s+sie\s+(?:auch|mehr) | mehr\s+zum\s+thema | auch\s+interessant |
-        leer\s+más | lea\s+también | ver\s+también |
-        fehler\s+gefunden | (?:photo|foto|ảnh|bild|picture|image)\s*(?:credit)?\s*:\s*\S.{0,60}$ |
-        ©|\(c\)\s|copyright\b | all\s+rights\s+reserved |
-        share\s+(?:this|on)\b | teilen\s*: | partager\b
+    rf"""^(?:
+        (?:{_POINTER})\s*(?:[:»>|–—-]\s*\S.*[^.!])?$ |
+        fehler\s+gefunden\s*\?.*$ |
+        (?:photo|foto|ảnh|bild|picture|image)(?:\s+credits?)?\s*:\s*\S.{{0,60}}$ |
+        (?:©|\(c\)\s*\d{{4}}|copyright\s*(?::|©|\(c\)|\d{{4}})).*$ |
+        .*\ball\s+rights\s+reserved\.?$ |
+        (?:share|teilen|partager|chia\s+sẻ)(?:\s+(?:this(?:\s+article|\s+story)?|on\s+\w+))?\s*:?$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
-_NEWSLETTER = re.compile(
-    r"\b(newsletter|subscribe|abonnieren|abonnez|sign\s+up|inscrivez|đăng\s+ký\s+nhận)\b", re.IGNORECASE
+# A newsletter prompt names a subscription and speaks to the reader ("our", "your", "here", "!");
+# a sentence that reports on a newsletter or a sign-up does not.
+_SUBSCRIPTION = re.compile(
+    r"newsletter|nieuwsbrief|bản\s+tin|\bsign(?:ing)?[\s-]+up\b|\bsubscribe\b|\bsuscri(?:be|bir)\w*|"
+    r"\babonn(?:ez|ieren\s+sie|eer)\w*|\binscri(?:vez|bete)\w*",
+    re.IGNORECASE,
 )
-_END_PUNCTUATION = re.compile(r"[.!?…:;\"'»”)]$")
+_TO_THE_READER = re.compile(
+    r"!|\b(?:our|your|you|here|today|unser\w*|hier|jetzt|notre|nos|votre|ici|nuestr[ao]s?|aquí|onze|je|jouw|"
+    r"của\s+chúng\s+tôi)\b",
+    re.IGNORECASE,
+)
+# Han and kana are written without spaces: count two characters as a word.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def normalize_space(text: str | None) -> str:
+    """NFC, with runs of whitespace made one space."""
+    return " ".join(unicodedata.normalize("NFC", text or "").split())
+
+
+def squash(text: str) -> str:
+    """Letters and digits only, case-folded: for comparing text across markup and spacing."""
+    return re.sub(r"[\W_]", "", unicodedata.normalize("NFC", text).casefold())
+
+
+def word_count(text: str | None) -> int:
+    text = text or ""
+    unspaced = len(_UNSPACED.findall(text))
+    return len(_UNSPACED.sub(" ", text).split()) + (unspaced + 1) // 2
 
 
 def _words(paragraph: str) -> int:
-    return len(paragraph.split())
+    return word_count(paragraph)
 
 
 def _same_words(a: str, b: str) -> bool:
@@ -71,20 +105,17 @@ def drop_repeated(paragraphs: list[str]) -> list[str]:
     return kept
 
 
-def _is_link_item(paragraph: str) -> bool:
-    return (
-        paragraph.startswith(("- ", "• "))
-        and _words(paragraph) <= LINK_LIST_MAX_WORDS + 1
-        and not _END_PUNCTUATION.search(paragraph)
-    )
+def _is_link_item(paragraph: str, link_texts: Collection[str]) -> bool:
+    item = paragraph.removeprefix("- ").removeprefix("• ")
+    return item != paragraph and _words(item) <= LINK_LIST_MAX_WORDS and item in link_texts
 
 
-def drop_link_lists(paragraphs: list[str]) -> list[str]:
-    """Runs of short bullet items without sentence punctuation: teaser lists, not body."""
+def drop_link_lists(paragraphs: list[str], link_texts: Collection[str]) -> list[str]:
+    """Runs of short bullet items that are each a link's text on the page: teaser lists."""
     kept: list[str] = []
     run: list[str] = []
     for paragraph in [*paragraphs, ""]:
-        if paragraph and _is_link_item(paragraph):
+        if paragraph and _is_link_item(paragraph, link_texts):
             run.append(paragraph)
             continue
         if len(run) < LINK_LIST_MIN_RUN:
@@ -99,16 +130,19 @@ def is_furniture(paragraph: str) -> bool:
     """"Read more" lines, newsletter prompts, photo credits, copyright and share lines."""
     if _words(paragraph) > FURNITURE_MAX_WORDS:
         return False
-    return bool(_FURNITURE.search(paragraph.lstrip("-•>» "))) or bool(_NEWSLETTER.search(paragraph))
+    if _FURNITURE.match(paragraph.lstrip("-•>» ")):
+        return True
+    return bool(_SUBSCRIPTION.search(paragraph)) and bool(_TO_THE_READER.search(paragraph))
 
 
 def drop_furniture(paragraphs: list[str]) -> list[str]:
+    """Furniture lines and the credit lines of syndicated copies (those become ``cites``)."""
     return [p for p in paragraphs if not is_furniture(p) and not is_credit_line(p)]
 
 
-def clean_paragraphs(paragraphs: list[str], headlines: Iterable[str]) -> list[str]:
+def clean_paragraphs(paragraphs: list[str], headlines: Iterable[str], link_texts: Collection[str] = ()) -> list[str]:
     """Every rule, in the order that lets each see what the previous left."""
     paragraphs = drop_headlines(paragraphs, list(headlines))
     paragraphs = drop_furniture(paragraphs)
-    paragraphs = drop_link_lists(paragraphs)
+    paragraphs = drop_link_lists(paragraphs, link_texts)
     return drop_repeated(paragraphs)

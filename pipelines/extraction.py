@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
-import html
-import json
 import logging
 import multiprocessing
 import os
 import re
-import unicodedata
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 from functools import cache
-from collections.abc import Iterator
+from html import unescape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,8 +29,9 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, host_of, rules_for_url
 from crawler.urls import url_key
-from pipelines.cleaning import clean_paragraphs
+from pipelines.cleaning import clean_paragraphs, normalize_space, squash, word_count
 from pipelines.evaluation import shingles
+from pipelines.jsonld import article_value, first_value
 from pipelines.titles import choose_title
 
 if TYPE_CHECKING:
@@ -58,8 +57,7 @@ def _select(tree: lxml.html.HtmlElement, selectors: list[str]) -> list[lxml.html
     return []
 
 
-def _clean(text: str | None) -> str:
-    return " ".join(unicodedata.normalize("NFC", text or "").split())
+_clean = normalize_space
 
 
 def _first_text(tree: lxml.html.HtmlElement, selectors: list[str]) -> str | None:
@@ -114,9 +112,8 @@ def _published_candidates(tree: lxml.html.HtmlElement, rules: SiteRules) -> Iter
         yield element.get("datetime") or element.get("content") or element.text_content()
     for xpath in _PUBLISHED_META:
         yield from tree.xpath(xpath)
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        if value := _json_ld_value(script, "datePublished"):
-            yield value
+    if value := article_value(tree, "datePublished") or first_value(tree, "datePublished"):
+        yield value
     yield from tree.xpath("//article//time/@datetime")
 
 
@@ -126,41 +123,25 @@ def _published(tree: lxml.html.HtmlElement, rules: SiteRules, metadata_date: str
     Pages often state one instant twice: ``article:published_time`` in UTC and JSON-LD in
     local time. The local form keeps the day the newsroom printed.
     """
-    found = [d for d in (parse_datetime(v, rules) for v in _published_candidates(tree, rules)) if d]
-    if not found:
+    found = (d for d in (parse_datetime(v, rules) for v in _published_candidates(tree, rules)) if d)
+    first_stated = next(found, None)
+    if first_stated is None:
         return metadata_date or _searched_date(tree)
-    first = datetime.fromisoformat(found[0])
+    first = datetime.fromisoformat(first_stated)
     if first.utcoffset() or first.tzinfo is None:
-        return found[0]
-    for other in map(datetime.fromisoformat, found[1:]):
+        return first_stated
+    for other in map(datetime.fromisoformat, found):
         if other.utcoffset() and abs((other - first).total_seconds()) < 60:
             return other.isoformat()
-    return found[0]
+    return first_stated
 
 
 def _searched_date(tree: lxml.html.HtmlElement) -> str | None:
-    """htmldate's extensive search (text patterns, URL): slower, so only when markup states nothing."""
+    """htmldate's extensive search of the page's text: slower, so only when markup states nothing."""
     from trafilatura.metadata import find_date
     from trafilatura.settings import set_date_params
 
     return find_date(copy.deepcopy(tree), **set_date_params(True))
-
-
-def _json_ld_value(script: str, key: str) -> str | None:
-    try:
-        data = json.loads(script)
-    except ValueError:
-        return None
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get(key), str):
-                return node[key]
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return None
 
 
 # -- language ------------------------------------------------------------------------------
@@ -185,8 +166,7 @@ def _paragraphs(text: str | None) -> list[str]:
     return [p for p in (_clean(line) for line in (text or "").splitlines()) if p]
 
 
-def _words(text: str | None) -> int:
-    return len((text or "").split())
+_words = word_count
 
 
 def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str | None:
@@ -220,47 +200,54 @@ def _generic_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
 # than the extracted text and contains most of it (the same article, not a teaser).
 JSON_LD_MIN_WORDS = 50
 JSON_LD_CONTAINS = 0.8
+_BLOCK_END = re.compile(r"<\s*(?:br\s*/?|/(?:p|li|h[1-6]|div|blockquote))\s*>", re.IGNORECASE)
 
 
 def _json_ld_body(tree: lxml.html.HtmlElement, text: str) -> str | None:
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        body = _json_ld_value(script, "articleBody")
-        if not body:
-            continue
-        body = html.unescape(body)
-        if "<" in body:  # some CMSs put the HTML there
-            body = "\n".join(lxml.html.fromstring(f"<div>{body}</div>").itertext())
-        words = _words(body)
-        if words < JSON_LD_MIN_WORDS or words <= MORE_TEXT_RATIO * _words(text):
-            continue
-        ours = shingles(text)
-        if ours and len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
-            continue
-        return body
-    return None
+    ours = shingles(text)
+    body = article_value(tree, "articleBody")
+    if not ours or not body:  # never a body for a page where trafilatura found no article
+        return None
+    body = unescape(body)
+    if "<" in body:  # some CMSs put the HTML there: one paragraph per block, inline tags joined
+        body = lxml.html.fromstring(f"<div>{_BLOCK_END.sub(chr(10), body)}</div>").text_content()
+    words = _words(body)
+    if words < JSON_LD_MIN_WORDS or words <= MORE_TEXT_RATIO * _words(text):
+        return None
+    if len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
+        return None
+    return body
 
 
 def _visible_text(tree: lxml.html.HtmlElement) -> str:
     texts = tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
-    return _clean(" ".join(texts))
+    return "".join(texts)
 
 
 def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str | None) -> str | None:
     """The page's standfirst: its meta description when the page prints it above the body.
 
     trafilatura often leaves the standfirst out of the body; the description is that
-    standfirst when it is visible on the page. A description the body already holds
-    (the first sentence, say) is not repeated.
+    standfirst when the page prints it before the body's first paragraph. A description
+    the body already holds (the first sentence, say) is not repeated. Compared on letters
+    and digits only, so inline markup and punctuation spacing do not matter.
     """
     description = _clean(description)
     if not description or _words(description) < 8:
         return None
-    if paragraphs and paragraphs[0] == description:
-        return paragraphs.pop(0)
-    text = " ".join(paragraphs)
-    if description in text or description not in _visible_text(tree):
+    wanted = squash(description)
+    if not paragraphs or wanted in squash(" ".join(paragraphs)):
+        return None
+    page = squash(_visible_text(tree))
+    printed_at = page.find(wanted)
+    body_at = page.find(squash(paragraphs[0])[:80])
+    if printed_at < 0 or (body_at >= 0 and printed_at > body_at):
         return None
     return description
+
+
+def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
+    return {text for text in (_clean(a.text_content()) for a in tree.iter("a")) if text}
 
 
 EMPTY = {
@@ -272,7 +259,6 @@ EMPTY = {
 def extract_article(html: str, url: str, content_language: str | None = None) -> dict[str, Any]:
     """Clean text and metadata of one article page; ``text`` is empty when there is none."""
     import trafilatura
-
     from trafilatura.utils import load_html
 
     rules = rules_for_url(url)
@@ -301,7 +287,9 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         body = _generic_body(tree, url)
         body = _json_ld_body(tree, body or "") or body
 
-    paragraphs = clean_paragraphs(_paragraphs(body), headlines)
+    paragraphs = clean_paragraphs(_paragraphs(body), headlines, link_texts=_link_texts(tree))
+    if lead is None and paragraphs and _clean(metadata.description) == paragraphs[0]:
+        lead = paragraphs[0]
     if lead is None:
         lead = _lead(tree, paragraphs, metadata.description)
     if lead and (not paragraphs or paragraphs[0] != lead):

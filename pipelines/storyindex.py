@@ -16,8 +16,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.urls import url_key
-from pipelines.stories import Stories
 from pipelines.storage import ArchiveStorage, storage_from_uri
+from pipelines.stories import Stories
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

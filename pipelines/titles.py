@@ -8,79 +8,72 @@ title, an SEO title. The visible headline that another source confirms is the ar
 
 from __future__ import annotations
 
-import html
-import json
 import re
-import unicodedata
+from html import unescape
 from urllib.parse import urlsplit
 
 import lxml.html
 
-# " | Site", " - Site", " – Site", " :: Site", " — Site" at the end (or start) of <title>.
+from pipelines.cleaning import normalize_space, squash
+from pipelines.jsonld import article_value, first_value
+
+# " | Site", " - Site", " – Site", " :: Site", " — Site", "｜Site" between headline and site name.
 _SITE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|»)\s+|\s*[｜ㅣ]\s*")
+# A part names the site when the site's name makes up a good share of it ("Die Neue
+# Südtiroler Tageszeitung" for tageszeitung.it), not when a short name hides inside a word
+# ("AP" in "Japan").
+SITE_NAME_SHARE = 0.3
+SITE_NAME_MIN_CHARS = 3
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "or", "ne"}
 
 
 def _clean(text: str | None) -> str:
     # JSON-LD and meta values often carry HTML entities escaped twice ("&#8217;", "&quot;").
-    return " ".join(unicodedata.normalize("NFC", html.unescape(text or "")).split())
+    return normalize_space(unescape(text or ""))
 
 
 def _key(text: str) -> str:
     return text.casefold()
 
 
-def _squash(text: str) -> str:
-    """Letters and digits only: "Example News", "example-news" and "ExampleNews" compare equal."""
-    return re.sub(r"[\W_]", "", text.casefold())
-
-
-def _json_ld_headlines(tree: lxml.html.HtmlElement) -> list[str]:
-    found = []
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        try:
-            stack = [json.loads(script)]
-        except ValueError:
-            continue
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                if isinstance(node.get("headline"), str):
-                    found.append(node["headline"])
-                stack.extend(node.values())
-            elif isinstance(node, list):
-                stack.extend(node)
-    return found
-
-
-def _site_words(sitename: str | None, url: str) -> set[str]:
-    host = urlsplit(url).hostname or ""
-    labels = [label for label in host.removeprefix("www.").split(".") if len(label) > 2]
-    return {_squash(w) for w in [*(labels[:-1] or labels), sitename or ""] if _squash(w)}
+def _domain_label(url: str) -> str:
+    """The registered name of the host: "cnn" for edition.cnn.com, "bbc" for www.bbc.co.uk."""
+    labels = (urlsplit(url).hostname or "").split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
 
 
 def strip_site_name(title: str, sitename: str | None, url: str) -> str:
-    """``<title>`` without the site's name on either end, when one of its parts names the site."""
-    parts = _SITE_SEPARATOR.split(title)
-    if len(parts) < 2:
+    """``title`` without the site's name, when it ends the title (or, spelt as the domain, starts it)."""
+    separators = list(_SITE_SEPARATOR.finditer(title))
+    if not separators:
         return title
-    names = _site_words(sitename, url)
-
-    def names_site(part: str) -> bool:
-        squashed = _squash(part)
-        return any(name in squashed for name in names)
-
-    if names_site(parts[-1]):
-        return _clean(" - ".join(parts[:-1])) if len(parts) > 2 else parts[0]
-    if names_site(parts[0]):
-        return parts[1] if len(parts) == 2 else title
+    domain = squash(_domain_label(url))
+    if _names(title[separators[-1].end():], {domain, squash(sitename or "")}):
+        return title[: separators[-1].start()].strip()
+    # At the start, only the domain's own name counts: a site called "Vietnam+" does not
+    # make "Vietnam - Japan: ..." start with its name.
+    if _names(title[: separators[0].start()], {domain}):
+        return title[separators[0].end():].strip()
     return title
+
+
+def _names(part: str, names: set[str]) -> bool:
+    part = squash(part)
+    return bool(part) and any(
+        len(name) >= SITE_NAME_MIN_CHARS and name in part and len(name) >= SITE_NAME_SHARE * len(part)
+        for name in names
+    )
 
 
 def title_candidates(tree: lxml.html.HtmlElement, sitename: str | None, url: str) -> dict[str, list[str]]:
     """Headlines the page states, by source, site names stripped; empty sources left out."""
     found: dict[str, list[str]] = {
         "h1": [_clean(h1.text_content()) for h1 in tree.iter("h1")],
-        "json-ld": [_clean(h) for h in _json_ld_headlines(tree)[:1]],
+        "json-ld": [_clean(article_value(tree, "headline"))],
+        # A headline on another top-level node (WebPage): weaker, a related story's can hide there.
+        "json-ld-other": [_clean(first_value(tree, "headline"))],
         "og:title": [_clean(v) for v in tree.xpath('//meta[@property="og:title"]/@content')[:1]],
         "twitter:title": [_clean(v) for v in tree.xpath('//meta[@name="twitter:title"]/@content')[:1]],
         # head/title only: <title> inside inline SVG icons names the icon.
@@ -95,15 +88,15 @@ def choose_title(tree: lxml.html.HtmlElement, fallback: str | None, sitename: st
     """The visible headline confirmed by another source, else the best single source.
 
     Order: an ``<h1>`` that another source repeats (pages hold several ``<h1>``: logos,
-    teasers); the JSON-LD headline; ``og:title``; the first ``<h1>``; ``<title>``;
-    trafilatura's title.
+    teasers); the JSON-LD article's headline; ``og:title``; any other JSON-LD headline;
+    the first ``<h1>``; ``<title>``; trafilatura's title.
     """
     found = title_candidates(tree, sitename, url)
     others = {_key(t) for source, texts in found.items() if source != "h1" for t in texts}
     for h1 in found.get("h1", []):
         if _key(h1) in others:
             return h1
-    for source in ("json-ld", "og:title", "h1", "title"):
+    for source in ("json-ld", "og:title", "json-ld-other", "h1", "title"):
         if found.get(source):
             return found[source][0]
     return _clean(fallback) or None

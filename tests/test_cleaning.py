@@ -3,7 +3,13 @@
 import pytest
 
 from pipelines.cleaning import (
-    clean_paragraphs, drop_headlines, drop_link_lists, drop_repeated, is_furniture,
+    FURNITURE_MAX_WORDS,
+    clean_paragraphs,
+    drop_headlines,
+    drop_link_lists,
+    drop_repeated,
+    is_furniture,
+    word_count,
 )
 
 BODY = "The provincial governor met the minister on Tuesday to discuss investment in high-tech agriculture."
@@ -22,16 +28,22 @@ def test_repeated_paragraph_is_kept_once():
     assert drop_repeated([BODY, "A caption under the photo.", BODY]) == [BODY, "A caption under the photo."]
 
 
-def test_run_of_short_unpunctuated_bullets_is_a_teaser_list():
-    teasers = ["- Japan approves stimulus package", "- Korea hires shipyard workers", "- COP30 closes in Belem"]
-    assert drop_link_lists([BODY, *teasers, BODY]) == [BODY, BODY]
+TEASERS = ["Japan approves stimulus package", "Korea hires shipyard workers", "COP30 closes in Belem"]
 
 
-def test_two_bullets_or_bullets_with_sentences_stay():
-    two = ["- Japan approves stimulus package", "- Korea hires shipyard workers"]
-    sentences = ["- The first measure cuts power bills.", "- The second helps families.", "- The third funds towns."]
-    assert drop_link_lists([BODY, *two]) == [BODY, *two]
-    assert drop_link_lists(sentences) == sentences
+def test_run_of_bullets_that_are_links_on_the_page_is_a_teaser_list():
+    bullets = [f"- {t}" for t in TEASERS]
+    assert drop_link_lists([BODY, *bullets, BODY], link_texts=set(TEASERS)) == [BODY, BODY]
+
+
+def test_two_linked_bullets_stay():
+    bullets = [f"- {t}" for t in TEASERS[:2]]
+    assert drop_link_lists([BODY, *bullets], link_texts=set(TEASERS)) == [BODY, *bullets]
+
+
+def test_a_list_of_the_article_itself_stays():
+    results = ["- CDU/CSU 28,5 %", "- AfD 20,8 %", "- SPD 16,4 %", "- Grüne 11,6 %"]
+    assert drop_link_lists([BODY, *results], link_texts=set(TEASERS)) == [BODY, *results]
 
 
 @pytest.mark.parametrize("line", [
@@ -46,6 +58,12 @@ def test_two_bullets_or_bullets_with_sentences_stay():
     "Foto: dpa",
     "© 2025 Example News. All rights reserved.",
     "Fehler gefunden? Jetzt melden.",
+    "Never miss the latest news by signing up to our newsletter today!",
+    "Get The Times of Israel's Daily Edition by email and never miss our top stories Free Sign Up",
+    "Copyright: Gisele Wender",
+    "À lire aussi » Ballonnements, lourdeurs... Quel est votre profil digestif ?",
+    "Tin liên quan",
+    "Share this article",
 ])
 def test_furniture_lines_are_recognised(line):
     assert is_furniture(line)
@@ -54,6 +72,20 @@ def test_furniture_lines_are_recognised(line):
 @pytest.mark.parametrize("line", [
     BODY,
     "The photo exhibition opens on Friday.",
+    "Partager ses connaissances est au cœur du projet.",
+    "Copyright law reform passed the Senate on Tuesday.",
+    "(c) the right to appeal a decision within 30 days;",
+    "Auch interessant ist, dass die Zahl der Besucher stieg.",
+    "Lees meer dan 200 brieven van de burgemeester.",
+    "Leer más libros es el objetivo del programa.",
+    "Share on the market rose 2%.",
+    "Related: the two cases are linked, police said.",
+    "Teilen: Die Koalition ist gespalten.",
+    "Người dân có thể đăng ký nhận hỗ trợ ngay tại UBND xã.",
+    "Bản tin thời sự tối nay phát lại cuộc gặp của Thủ tướng.",
+    "Millions of people sign up for the lottery every week.",
+    "Wer den Dienst abonnieren will, zahlt künftig mehr.",
+    "The newsletter, published by the central bank, warned of risks.",
     "Readers who subscribe to the ministry's bulletin will receive the full report, officials said, "
     "adding that the forum would publish its conclusions later this month in three languages for "
     "local governments, businesses and universities in both countries.",
@@ -68,5 +100,12 @@ def test_credit_line_of_a_syndicated_copy_is_dropped():
 
 def test_all_rules_together_keep_the_body_in_order():
     paragraphs = ["Gunma Governor visits Hanoi", BODY, "Xem thêm: Tin khác", BODY + " Again.", BODY,
-                  "- Teaser one", "- Teaser two", "- Teaser three"]
-    assert clean_paragraphs(paragraphs, headlines=["Gunma Governor visits Hanoi"]) == [BODY, BODY + " Again."]
+                  *(f"- {t}" for t in TEASERS)]
+    cleaned = clean_paragraphs(paragraphs, headlines=["Gunma Governor visits Hanoi"], link_texts=set(TEASERS))
+    assert cleaned == [BODY, BODY + " Again."]
+
+
+def test_short_cjk_paragraphs_are_counted_by_characters():
+    long_japanese = "政府は二十一日、物価高対策を柱とする総合経済対策を閣議決定した。" * 3
+    assert word_count(long_japanese) > FURNITURE_MAX_WORDS
+    assert word_count("Gunma governor visits Hanoi") == 4

@@ -1,12 +1,12 @@
 """How crawls find articles: arguments, sitemaps, feeds, seeds, since, related depth."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from crawler.sites import all_rules
-from tests.helpers import ROOT, replay_crawl as crawl, run_scrapy
+from tests.helpers import ROOT, run_scrapy
+from tests.helpers import replay_crawl as crawl
 
 VNP = "https://www.vietnamplus.vn"
 VNP_ORIGINAL = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"

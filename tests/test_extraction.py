@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from crawler.items import ArticlePage
@@ -132,3 +134,46 @@ def test_short_precision_text_is_retried_in_balanced_mode(monkeypatch, precise_w
     words = {"precision": precise_words, "balanced": balanced_words}
     monkeypatch.setattr(extraction, "_trafilatura_text", lambda tree, url, mode: " ".join([mode] * words[mode]))
     assert extraction._generic_body(None, "https://example.org/a").split()[0] == chosen
+
+
+def test_standfirst_printed_with_inline_markup_is_found():
+    html = _page_with_standfirst(printed=True).replace("<strong>Gunma's governor", "<strong><b>Gunma</b>'s governor")
+    assert extract_article(html, "https://example.org/news/gunma-1.html")["lead"] == STANDFIRST
+
+
+def test_description_printed_after_the_body_is_not_a_lead():
+    html = _page_with_standfirst(printed=False).replace(
+        "<footer>", f"<aside class='share'>{STANDFIRST}</aside><footer>")
+    assert extract_article(html, "https://example.org/news/gunma-1.html")["lead"] is None
+
+
+def _article_page(json_ld: object, paragraphs: int = 3) -> str:
+    return (
+        "<html lang='en'><head><title>Forum</title>"
+        f"<script type='application/ld+json'>{json.dumps(json_ld) if not isinstance(json_ld, str) else json_ld}</script>"
+        "</head><body><article><h1>Forum</h1>"
+        + "".join(f"<p>Paragraph {i} tells a long and detailed story about the local cooperation forum held in "
+                  "the province this week.</p>" for i in range(paragraphs))
+        + "</article></body></html>"
+    )
+
+
+def test_publisher_article_body_with_inline_markup_keeps_whole_paragraphs():
+    body = "".join(f"<p>Paragraph {i} tells a long and detailed story about the <b>local cooperation</b> forum "
+                   f"held in the province this week, with <a href='/x'>more</a> to come.</p>" for i in range(12))
+    page = _article_page({"@type": "NewsArticle", "headline": "Forum", "articleBody": body}, paragraphs=1)
+    text = extract_article(page, "https://example.org/news/forum-1.html")["text"]
+    assert "Paragraph 11 tells a long and detailed story about the local cooperation forum held" in text
+    assert "\n\nlocal cooperation\n\n" not in text
+
+
+def test_article_body_of_a_related_story_is_never_used():
+    related = {"@type": "ItemList", "itemListElement": [
+        {"@type": "NewsArticle", "articleBody": "A teaser story about something else entirely. " * 30}]}
+    text = extract_article(_article_page(related), "https://example.org/news/forum-1.html")["text"]
+    assert "teaser story" not in text
+
+
+def test_hostile_json_ld_does_not_break_extraction():
+    result = extract_article(_article_page("[" * 100_000), "https://example.org/news/forum-1.html")
+    assert "Paragraph 2 tells" in result["text"]

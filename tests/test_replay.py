@@ -7,8 +7,8 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
-from pipelines.storage import item_feeds
 from crawler.replay import MISS_FLAG, FixtureStore, ReplayDownloadHandler, WarcRecording, open_recording
+from pipelines.storage import item_feeds
 from tests.helpers import FIXTURES, run_scrapy
 
 VNP = "https://www.vietnamplus.vn"

@@ -30,8 +30,16 @@ def test_h1_confirmed_by_another_source_wins_over_other_h1s():
     assert choose(tree) == HEADLINE
 
 
-def test_social_title_agreeing_with_json_ld_beats_a_lone_logo_h1():
-    assert choose(page(h1s=["Example News"], json_ld=HEADLINE, og=HEADLINE)) == HEADLINE
+def test_json_ld_headline_beats_a_lone_logo_h1():
+    assert choose(page(h1s=["Example News"], json_ld=HEADLINE, og="Shorter social title")) == HEADLINE
+
+
+def test_headlines_of_related_stories_in_json_ld_are_not_the_page_headline():
+    related = {"@type": "ItemList", "itemListElement": [{"@type": "NewsArticle", "headline": "Related story"}]}
+    tree = page(og=HEADLINE)
+    script = lxml.html.fromstring(f'<script type="application/ld+json">{json.dumps(related)}</script>')
+    tree.head.append(script)
+    assert choose(tree) == HEADLINE
 
 
 def test_html_entities_escaped_twice_in_json_ld_are_decoded():
@@ -53,10 +61,21 @@ def test_site_name_is_stripped_from_the_end_of_title():
     assert strip_site_name(f"{HEADLINE}｜日刊ゲンダイDIGITAL", "日刊ゲンダイDIGITAL", URL) == HEADLINE
 
 
-def test_site_name_is_stripped_from_the_start_of_title():
+def test_site_name_spelt_as_the_domain_is_stripped_from_the_start_of_title():
     assert strip_site_name(f"Example News - {HEADLINE}", None, URL) == HEADLINE
 
 
 def test_a_dash_inside_the_headline_is_kept():
     headline = "Vietnam - Japan: local cooperation is a bright spot"
-    assert strip_site_name(headline, "VietnamPlus", URL) == headline
+    assert strip_site_name(headline, "Vietnam+", "https://www.vietnamplus.vn/x-post1.vnp") == headline
+
+
+def test_a_short_site_name_inside_a_word_is_not_the_site():
+    assert strip_site_name("Talks with Japan - Korea resume", "AP", "https://apnews.com/article/x") == (
+        "Talks with Japan - Korea resume")
+
+
+def test_only_the_site_part_is_cut_and_other_separators_are_kept():
+    title = "Việt Nam – Nhật Bản: hợp tác địa phương – Phần 2 – VietnamPlus"
+    assert strip_site_name(title, "VietnamPlus", "https://www.vietnamplus.vn/x-post1.vnp") == (
+        "Việt Nam – Nhật Bản: hợp tác địa phương – Phần 2")

@@ -310,7 +310,10 @@ def _looks_like_html(response: TextResponse) -> bool:
 def news_publication_dates(sitemap: bytes) -> dict[str, str]:
     """loc -> news:publication_date of a Google News sitemap (entities never resolved)."""
     parser = lxml.etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False)
-    root = lxml.etree.fromstring(sitemap, parser=parser)
+    try:
+        root = lxml.etree.fromstring(sitemap, parser=parser)
+    except lxml.etree.XMLSyntaxError:
+        return {}  # Scrapy's own sitemap parser reports this body
     dates = {}
     for url in root.iterfind("{*}url") if root is not None else ():
         loc, published = url.findtext("{*}loc"), url.findtext(".//{*}publication_date")
