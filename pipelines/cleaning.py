@@ -93,6 +93,31 @@ def drop_headlines(paragraphs: list[str], headlines: Iterable[str]) -> list[str]
     ]
 
 
+# Bylines and datelines printed at the top of the body: "Von Nina Magoley", "By Jane Doe",
+# "Stand: 22.04.2024, 06:00 Uhr", "Updated 25/11/2025 15:50".
+BYLINE_MAX_WORDS = 8
+_BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|door|di|bởi|av|af|fra)\s+", re.IGNORECASE)
+_DATELINE = re.compile(
+    r"^(?:stand|updated?|published|veröffentlicht|aktualisiert|mis\s+à\s+jour|publié\s+le|cập\s+nhật|"
+    r"gepubliceerd|bijgewerkt)?\s*:?\s*[\d\s.,:/+\-–|]*(?:uhr|am|pm|utc|gmt|cet|cest)?[\d\s.,:/+\-–|]*$",
+    re.IGNORECASE,
+)
+
+
+def drop_bylines(paragraphs: list[str], authors: Iterable[str]) -> list[str]:
+    """A short byline naming the article's author, or a date line, at the top of the body."""
+    names = [squash(a) for a in authors if a and squash(a)]
+
+    def is_byline(paragraph: str) -> bool:
+        if _words(paragraph) > BYLINE_MAX_WORDS:
+            return False
+        if any(ch.isdigit() for ch in paragraph) and _DATELINE.match(paragraph):
+            return True
+        return bool(names) and squash(_BYLINE_PREFIX.sub("", paragraph)) in names
+
+    return [p for n, p in enumerate(paragraphs) if n >= HEADLINE_WINDOW or not is_byline(p)]
+
+
 def drop_repeated(paragraphs: list[str]) -> list[str]:
     """A paragraph printed twice (captions repeated by galleries, pull quotes): keep the first."""
     seen: set[str] = set()
@@ -140,9 +165,12 @@ def drop_furniture(paragraphs: list[str]) -> list[str]:
     return [p for p in paragraphs if not is_furniture(p) and not is_credit_line(p)]
 
 
-def clean_paragraphs(paragraphs: list[str], headlines: Iterable[str], link_texts: Collection[str] = ()) -> list[str]:
+def clean_paragraphs(
+    paragraphs: list[str], headlines: Iterable[str], link_texts: Collection[str] = (), authors: Iterable[str] = (),
+) -> list[str]:
     """Every rule, in the order that lets each see what the previous left."""
     paragraphs = drop_headlines(paragraphs, list(headlines))
+    paragraphs = drop_bylines(paragraphs, authors)
     paragraphs = drop_furniture(paragraphs)
     paragraphs = drop_link_lists(paragraphs, link_texts)
     return drop_repeated(paragraphs)

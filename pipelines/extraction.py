@@ -287,7 +287,9 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         body = _generic_body(tree, url)
         body = _json_ld_body(tree, body or "") or body
 
-    paragraphs = clean_paragraphs(_paragraphs(body), headlines, link_texts=_link_texts(tree))
+    author = _first_text(tree, rules.selectors.author) or _clean(metadata.author) or None
+    authors = [a.strip() for a in (author or "").split(";")]
+    paragraphs = clean_paragraphs(_paragraphs(body), headlines, link_texts=_link_texts(tree), authors=authors)
     if lead is None and paragraphs and _clean(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:
@@ -299,7 +301,7 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     tags = [t for t in (_clean(e.text_content()) for e in _select(tree, rules.selectors.tags)) if t]
     return {
         "title": title,
-        "author": _first_text(tree, rules.selectors.author) or _clean(metadata.author) or None,
+        "author": author,
         "published": _published(tree, rules, metadata.date),
         "language": _language(tree, content_language, text),
         "section": _first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],

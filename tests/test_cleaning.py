@@ -5,6 +5,7 @@ import pytest
 from pipelines.cleaning import (
     FURNITURE_MAX_WORDS,
     clean_paragraphs,
+    drop_bylines,
     drop_headlines,
     drop_link_lists,
     drop_repeated,
@@ -109,3 +110,18 @@ def test_short_cjk_paragraphs_are_counted_by_characters():
     long_japanese = "政府は二十一日、物価高対策を柱とする総合経済対策を閣議決定した。" * 3
     assert word_count(long_japanese) > FURNITURE_MAX_WORDS
     assert word_count("Gunma governor visits Hanoi") == 4
+
+
+@pytest.mark.parametrize("byline", ["Von Nina Magoley", "By Nina Magoley", "Nina Magoley"])
+def test_byline_naming_the_author_at_the_top_is_dropped(byline):
+    assert drop_bylines([byline, BODY], authors=["Nina Magoley"]) == [BODY]
+
+
+@pytest.mark.parametrize("dateline", ["Stand: 22.04.2024, 06:00 Uhr", "Updated 25/11/2025 15:50", "25.11.2025 | 17:45"])
+def test_date_line_at_the_top_is_dropped(dateline):
+    assert drop_bylines([dateline, BODY], authors=[]) == [BODY]
+
+
+def test_sentence_about_the_author_or_a_date_stays():
+    paragraphs = ["Nina Magoley spoke to firefighters in Essen.", "Stand der Dinge: 16.000 Betroffene", BODY]
+    assert drop_bylines(paragraphs, authors=["Nina Magoley"]) == paragraphs
