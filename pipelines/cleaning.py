@@ -76,10 +76,6 @@ def word_count(text: str | None) -> int:
     return len(_UNSPACED.sub(" ", text).split()) + (unspaced + 1) // 2
 
 
-def _words(paragraph: str) -> int:
-    return word_count(paragraph)
-
-
 def _same_words(a: str, b: str) -> bool:
     return a.casefold().split() == b.casefold().split()
 
@@ -109,7 +105,7 @@ def drop_bylines(paragraphs: list[str], authors: Iterable[str]) -> list[str]:
     names = [squash(a) for a in authors if a and squash(a)]
 
     def is_byline(paragraph: str) -> bool:
-        if _words(paragraph) > BYLINE_MAX_WORDS:
+        if word_count(paragraph) > BYLINE_MAX_WORDS:
             return False
         if any(ch.isdigit() for ch in paragraph) and _DATELINE.match(paragraph):
             return True
@@ -132,7 +128,7 @@ def drop_repeated(paragraphs: list[str]) -> list[str]:
 
 def _is_link_item(paragraph: str, link_texts: Collection[str]) -> bool:
     item = paragraph.removeprefix("- ").removeprefix("• ")
-    return item != paragraph and _words(item) <= LINK_LIST_MAX_WORDS and item in link_texts
+    return item != paragraph and word_count(item) <= LINK_LIST_MAX_WORDS and item in link_texts
 
 
 def drop_link_lists(paragraphs: list[str], link_texts: Collection[str]) -> list[str]:
@@ -153,7 +149,7 @@ def drop_link_lists(paragraphs: list[str], link_texts: Collection[str]) -> list[
 
 def is_furniture(paragraph: str) -> bool:
     """"Read more" lines, newsletter prompts, photo credits, copyright and share lines."""
-    if _words(paragraph) > FURNITURE_MAX_WORDS:
+    if word_count(paragraph) > FURNITURE_MAX_WORDS:
         return False
     if _FURNITURE.match(paragraph.lstrip("-•>» ")):
         return True

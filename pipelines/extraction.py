@@ -267,7 +267,8 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     if tree is None:
         return {**EMPTY, "rules": rules.name}
     # No extensive date search: the published date comes from the page's own markup first.
-    metadata = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url, extensive=False)
+    # extract_metadata only reads the tree (a test holds it to that), so no copy.
+    metadata = trafilatura.extract_metadata(tree, default_url=url, extensive=False)
     title = _first_text(tree, rules.selectors.title) or choose_title(tree, metadata.title, metadata.sitename, url)
     headlines = [title, *(_clean(h.text_content()) for h in tree.iter("h1"))]
     for element in _select(tree, rules.selectors.prune):

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from pipelines.storage import item_feeds
 
@@ -32,17 +29,6 @@ def run_scrapy(args: list[str], cwd: Path = ROOT, timeout: int = 300) -> subproc
     env = {k: v for k, v in os.environ.items() if k not in ("ARCHIVE_URI", "REPLAY")}
     env["EXTRACTION_WORKERS"] = "2"
     return subprocess.run([BIN / "scrapy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def require_program(name: str) -> str:
-    """A program the test needs: fails under CI when missing, skips elsewhere."""
-    path = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    if path is None:
-        message = f"{name} is not installed (make test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def free_port_closed() -> int:

@@ -177,3 +177,15 @@ def test_article_body_of_a_related_story_is_never_used():
 def test_hostile_json_ld_does_not_break_extraction():
     result = extract_article(_article_page("[" * 100_000), "https://example.org/news/forum-1.html")
     assert "Paragraph 2 tells" in result["text"]
+
+
+def test_trafilatura_metadata_leaves_the_tree_untouched():
+    # extract_article hands the parsed tree to extract_metadata without copying it.
+    import lxml.etree
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    tree = load_html(fixture_html(VNP_ORIGINAL))
+    before = lxml.etree.tostring(tree)
+    trafilatura.extract_metadata(tree, default_url=VNP_ORIGINAL, extensive=False)
+    assert lxml.etree.tostring(tree) == before
