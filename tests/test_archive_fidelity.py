@@ -75,7 +75,8 @@ OK_PATHS = [
 def test_warcs_pass_strict_checks_index_and_pywb_replay(crawl, tmp_path):
     archive, links, _ = crawl
     report = validate_warcs(archive / "warc", [links[p] for p in OK_PATHS], tmp_path)
-    print(f"warc-validate: {report.files} files, {report.records} records {report.record_types}, "
+    size = sum(p.stat().st_size for p in (archive / "warc").rglob("*.warc.gz"))
+    print(f"warc-validate: {report.files} files, {size} bytes, {report.records} records {report.record_types}, "
           f"{report.replayed} urls replayed, {len(report.failures)} failures")
     assert report.failures == []
     assert report.replayed == len(OK_PATHS)
