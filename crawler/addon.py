@@ -23,6 +23,7 @@ DEFAULTS = {
     "WARC_ENABLED": True,
     "WARC_MAX_SIZE": 1024**3,
     "WARC_OPERATOR": None,
+    "WARC_REVISITS": "archive",
     "STATS_FILE": None,
     "STORIES_ENABLED": True,
     "PRIVATE_ADDRESS_ALLOWLIST": "",

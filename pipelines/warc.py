@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from importlib.metadata import version
@@ -39,6 +38,7 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler.replay import MISS_FLAG
+from pipelines.payloads import Capture, PayloadIndex, shared_index
 from pipelines.storage import ArchiveStorage, storage_from_uri
 from pipelines.warcrepair import repair
 
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DROPPED_RESPONSE_HEADERS = {"transfer-encoding", "content-length"}
+# A payload already archived is written as a revisit: against the whole archive, this crawl, or never.
+REVISIT_SCOPES = ("archive", "crawl", "off")
 # name: <spider>-<UTC time>-<serial>-<host>-<pid>.warc.gz
 WARC_NAME = re.compile(r"^(?P<spider>.+)-(?P<time>\d{20})-(?P<serial>\d{5})-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz$")
 # Record fields that describe the capture itself, not the article: left out of its metadata record.
@@ -92,15 +94,6 @@ def warc_fields(record: dict[str, Any]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Capture:
-    """Where a payload was first archived, for revisit records."""
-
-    uri: str
-    date: str
-    record_id: str
-
-
 class WarcFile:
     """One WARC being written: warcinfo first, then records; renamed when closed.
 
@@ -132,7 +125,8 @@ class WarcFile:
                 http_headers=response_headers(response), warc_headers_dict=headers,
             )
         else:
-            headers["WARC-Refers-To"] = original.record_id
+            if original.record_id:  # an earlier crawl's capture is known by URI and date only
+                headers["WARC-Refers-To"] = original.record_id
             response_record = self.writer.create_revisit_record(
                 response.url, payload_digest(response.body), original.uri, original.date,
                 http_headers=response_headers(response), warc_headers_dict=headers,
@@ -177,8 +171,11 @@ class WarcCapture:
         self.current: WarcFile | None = None
         self._serial = count()
         self._hostname = socket.gethostname()
-        # payload digest -> first capture, for revisit records (this crawl's captures).
-        self._captures: dict[str, Capture] = {}
+        self.revisits = crawler.settings.get("WARC_REVISITS")
+        if self.revisits not in REVISIT_SCOPES:
+            raise ValueError(f"WARC_REVISITS must be one of {', '.join(REVISIT_SCOPES)}, not {self.revisits!r}")
+        # The archive's index is shared by the crawls of this process; "crawl" keeps one per crawl.
+        self.payloads = shared_index(storage.local_path("")) if self.revisits == "archive" else PayloadIndex()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -193,6 +190,9 @@ class WarcCapture:
 
     def spider_opened(self, spider: Spider) -> None:
         self.repair_leftovers(spider.name)
+        if self.revisits == "archive":
+            known = self.payloads.load(self.storage.local_path("indexes"))
+            self.stats.set_value("warc/payloads_known_at_start", known)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         if MISS_FLAG in response.flags:
@@ -202,11 +202,11 @@ class WarcCapture:
         warc_date = datetime_to_iso_date(fetched.replace(tzinfo=None), use_micros=True)  # warcio wants naive UTC
         digest = payload_digest(response.body)
         # Only whole 200 bodies are deduplicated: empty redirects and error pages stay responses.
-        dedupable = response.status == 200 and bool(response.body)
-        original = self._captures.get(digest) if dedupable else None
+        dedupable = response.status == 200 and bool(response.body) and self.revisits != "off"
+        original = self.payloads.original(digest) if dedupable else None
         record_id = warc.write_exchange(request, response, warc_date, original)
         if dedupable and original is None:
-            self._captures[digest] = Capture(response.url, warc_date, record_id)
+            self.payloads.add(digest, Capture(response.url, warc_date, record_id))
         # request.meta is response.meta: the spider reads where its page is archived.
         request.meta["warc_record_id"] = record_id
         request.meta["warc_filename"] = warc.name

@@ -1,10 +1,14 @@
 """A replayed crawl of each site spider finds its seed page, the cited original and the
 related articles, writes them all, and its WARCs pass every archive check."""
 
+from collections import Counter
+
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.extraction import article_id
 from pipelines.storage import item_feeds
+from pipelines.warc import payload_digest
 from tests.helpers import run_scrapy
 from tests.warc_checks import validate_warcs
 
@@ -137,6 +141,24 @@ def test_every_closed_warc_has_its_cdxj_index(demo_archive):
     warcs = {p.name.removesuffix(".warc.gz") for p in demo_archive.glob("warc/*/*.warc.gz")}
     indexes = {p.name.removesuffix(".cdxj") for p in demo_archive.glob("indexes/*.cdxj")}
     assert warcs and warcs == indexes
+
+
+def test_a_page_reached_by_several_spiders_is_stored_once(demo_archive):
+    # The cited VietnamPlus original is fetched by its own spider and by the aggregator's.
+    kinds = Counter()
+    payloads = Counter()
+    for warc in demo_archive.glob("warc/*/*.warc.gz"):
+        with warc.open("rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type in ("response", "revisit"):
+                    if record.rec_headers.get_header("WARC-Target-URI") == VNP_ORIGINAL:
+                        kinds[record.rec_type] += 1
+                    digest = record.rec_headers.get_header("WARC-Payload-Digest")
+                    if record.rec_type == "response" and record.http_headers.get_statuscode() == "200" and (
+                            digest != payload_digest(b"")):  # empty bodies are never revisits
+                        payloads[digest] += 1
+    assert kinds == {"response": 1, "revisit": kinds["revisit"]} and kinds["revisit"] >= 1
+    assert [digest for digest, n in payloads.items() if n > 1] == []
 
 
 def test_warcs_pass_warcio_cdxj_and_pywb_replay(demo_archive, tmp_path):

@@ -32,6 +32,28 @@ def crawl_of(warc: Path) -> str | None:
     return None
 
 
+def revisited_digests(warc: Path) -> set[str]:
+    with warc.open("rb") as f:
+        return {
+            record.rec_headers.get_header("WARC-Payload-Digest")
+            for record in ArchiveIterator(f)
+            if record.rec_type == "revisit"
+        }
+
+
+def originals_of(chosen: list[Path], archive: Path, warcs: list[Path]) -> set[Path]:
+    """The WARCs (among ``warcs``) holding the original payloads that ``chosen`` revisits."""
+    wanted = set().union(*(revisited_digests(w) for w in chosen)) if chosen else set()
+    by_name = {w.name: w for w in warcs}
+    found: set[Path] = set()
+    for index in archive.glob("indexes/*.cdxj"):
+        for line in index.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line.split(" ", 2)[2])
+            if entry.get("digest") in wanted and entry.get("mime") != "warc/revisit" and entry["filename"] in by_name:
+                found.add(by_name[entry["filename"]])
+    return found
+
+
 def pages(items: list[Path]) -> list[dict[str, Any]]:
     """pages.jsonl entries (url, title, ts, text) from article records."""
     entries = []
@@ -49,7 +71,9 @@ def build_wacz(archive: Path, output: Path, crawl: str | None = None) -> tuple[i
     warcs = sorted(archive.glob("warc/*/*.warc.gz"))
     items = item_feeds(archive)
     if crawl:
-        warcs = [w for w in warcs if crawl_of(w) == crawl]
+        chosen = [w for w in warcs if crawl_of(w) == crawl]
+        # Revisits of payloads archived by earlier crawls replay only beside their originals.
+        warcs = sorted({*chosen, *originals_of(chosen, archive, warcs)})
         items = [i for i in items if i.stem == crawl]
     if not warcs:
         raise UsageError(f"no closed WARC in {archive}/warc" + (f" for crawl {crawl}" if crawl else ""), print_help=False)
