@@ -55,8 +55,9 @@ DROPPED_RESPONSE_HEADERS = {"transfer-encoding", "content-length"}
 REVISIT_SCOPES = ("archive", "crawl", "off")
 # name: <spider>-<UTC time>-<serial>-<host>-<pid>.warc.gz
 WARC_NAME = re.compile(r"^(?P<spider>.+)-(?P<time>\d{20})-(?P<serial>\d{5})-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz$")
-# Record fields that describe the capture itself, not the article: left out of its metadata record.
-NOT_IN_METADATA = ("warc_filename", "warc_record_id")
+# Left out of an article's metadata record: fields that describe the capture itself, and the
+# story, which is decided when the crawl ends (stories/index.jsonl) and changes as crawls add articles.
+NOT_IN_METADATA = ("warc_filename", "warc_record_id", "story_id")
 
 
 def request_headers(request: Request) -> StatusAndHeaders:

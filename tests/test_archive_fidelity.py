@@ -150,6 +150,7 @@ def test_each_article_has_a_metadata_record_referring_to_its_response(crawl):
         fields = dict(line.split(": ", 1) for line in payload.decode().splitlines())
         assert json.loads(fields["url"]) == headers.get_header("WARC-Target-URI")
         assert json.loads(fields["text"])
+        assert "story_id" not in fields and "warc_record_id" not in fields
 
 
 def test_wacz_of_the_crawl_validates(crawl, tmp_path):
