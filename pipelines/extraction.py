@@ -22,6 +22,7 @@ from html import unescape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+import lxml.etree
 import lxml.html
 from cssselect import GenericTranslator
 from scrapy.exceptions import DropItem, NotConfigured
@@ -219,9 +220,13 @@ def _json_ld_body(tree: lxml.html.HtmlElement, text: str) -> str | None:
     return body
 
 
+_VISIBLE_TEXTS = lxml.etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]", smart_strings=False,
+)
+
+
 def _visible_text(tree: lxml.html.HtmlElement) -> str:
-    texts = tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
-    return "".join(texts)
+    return "".join(_VISIBLE_TEXTS(tree))
 
 
 def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str | None) -> str | None:
