@@ -15,7 +15,7 @@ ADDONS = {"crawler.addon.Addon": 0}
 # Product settings taken from the environment when set there.
 for _name in (
     "ARCHIVE_URI", "REPLAY", "EXTRACTION_ENABLED", "EXTRACTION_WORKERS", "RELATED_DEPTH",
-    "WARC_MAX_SIZE", "WARC_OPERATOR", "PRIVATE_ADDRESS_ALLOWLIST", "REDIS_URL", "SPOOL_DIR", "CRAWL_STATE",
+    "WARC_MAX_SIZE", "WARC_OPERATOR", "WARC_REVISITS", "PRIVATE_ADDRESS_ALLOWLIST", "REDIS_URL", "SPOOL_DIR", "CRAWL_STATE",
 ):
     if _name in os.environ:
         globals()[_name] = os.environ[_name]

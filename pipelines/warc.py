@@ -38,7 +38,7 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler.replay import MISS_FLAG
-from pipelines.payloads import Capture, PayloadIndex, shared_index
+from pipelines.payloads import REPLAYED_MARK, Capture, PayloadIndex, shared_index
 from pipelines.storage import ArchiveStorage, storage_from_uri
 from pipelines.warcrepair import repair
 
@@ -176,7 +176,11 @@ class WarcCapture:
         if self.revisits not in REVISIT_SCOPES:
             raise ValueError(f"WARC_REVISITS must be one of {', '.join(REVISIT_SCOPES)}, not {self.revisits!r}")
         # The archive's index is shared by the crawls of this process; "crawl" keeps one per crawl.
-        self.payloads = shared_index(storage.local_path("")) if self.revisits == "archive" else PayloadIndex()
+        replayed = bool(crawler.settings.get("REPLAY"))
+        if self.revisits == "archive":
+            self.payloads = shared_index(storage.local_path(""), replayed)
+        else:
+            self.payloads = PayloadIndex(replayed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -190,10 +194,10 @@ class WarcCapture:
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
-        self.repair_leftovers(spider.name)
+        self.repair_leftovers()
         if self.revisits == "archive":
-            known = self.payloads.load(self.storage.local_path("indexes"))
-            self.stats.set_value("warc/payloads_known_at_start", known)
+            self.payloads.load(self.storage.local_path("indexes"), self.storage.local_path("warc"))
+            self.stats.set_value("warc/payloads_known_at_start", len(self.payloads))
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         if MISS_FLAG in response.flags:
@@ -231,11 +235,17 @@ class WarcCapture:
 
     def spider_closed(self, spider: Spider) -> None:
         self._close_current()
+        if self.payloads.missing:
+            self.stats.set_value("warc/revisit_originals_missing", self.payloads.missing)
 
-    def repair_leftovers(self, spider_name: str) -> None:
-        """Close ``.open`` files that a crashed crawl of this spider on this host left."""
-        folder = self.storage.local_path(f"warc/{spider_name}")
-        for path in sorted(folder.glob("*.warc.gz.open")):
+    def repair_leftovers(self) -> None:
+        """Close ``.open`` files that crashed crawls on this host left, whatever their spider.
+
+        Every spider's, not only this one's: the revisits of one spider may point at
+        another's captures, which must be closed and indexed to replay.
+        """
+        for path in sorted(self.storage.local_path("warc").glob("*/*.warc.gz.open")):
+            spider_name = path.parent.name
             match = WARC_NAME.match(path.name.removesuffix(".open"))
             if not match or match["host"] != self._hostname or _pid_alive(int(match["pid"])):
                 continue  # another live crawl's file, or another machine's
@@ -279,7 +289,7 @@ class WarcCapture:
             "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
         }
         if settings.get("REPLAY"):
-            info["description"] = f"Replayed from the recording {settings.get('REPLAY')}, not fetched live"
+            info["description"] = f"{REPLAYED_MARK} {settings.get('REPLAY')}, not fetched live"
         return info
 
     def _rotate_if_full(self) -> None:

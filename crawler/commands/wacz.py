@@ -32,26 +32,55 @@ def crawl_of(warc: Path) -> str | None:
     return None
 
 
-def revisited_digests(warc: Path) -> set[str]:
+def payloads(warc: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """((digest, URL) of the WARC's responses, (digest, original URL) its revisits refer to)."""
+    responses, revisits = set(), set()
     with warc.open("rb") as f:
-        return {
-            record.rec_headers.get_header("WARC-Payload-Digest")
-            for record in ArchiveIterator(f)
-            if record.rec_type == "revisit"
-        }
+        for record in ArchiveIterator(f):
+            headers = record.rec_headers
+            if record.rec_type == "response":
+                responses.add((headers.get_header("WARC-Payload-Digest"), headers.get_header("WARC-Target-URI")))
+            elif record.rec_type == "revisit":
+                revisits.add((headers.get_header("WARC-Payload-Digest"), headers.get_header("WARC-Refers-To-Target-URI")))
+    return responses, revisits
 
 
-def originals_of(chosen: list[Path], archive: Path, warcs: list[Path]) -> set[Path]:
-    """The WARCs (among ``warcs``) holding the original payloads that ``chosen`` revisits."""
-    wanted = set().union(*(revisited_digests(w) for w in chosen)) if chosen else set()
-    by_name = {w.name: w for w in warcs}
-    found: set[Path] = set()
-    for index in archive.glob("indexes/*.cdxj"):
-        for line in index.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line.split(" ", 2)[2])
-            if entry.get("digest") in wanted and entry.get("mime") != "warc/revisit" and entry["filename"] in by_name:
-                found.add(by_name[entry["filename"]])
-    return found
+def write_originals(chosen: list[Path], archive: Path, output: Path) -> int:
+    """Copy the earlier crawls' responses that ``chosen`` revisits into ``output``; returns how many.
+
+    Each record is one gzip member, found by its CDXJ offset and length, so copying the
+    members makes a valid WARC without dragging whole earlier files into the package.
+    """
+    held, wanted = set(), set()
+    for warc in chosen:
+        responses, revisits = payloads(warc)
+        held |= responses
+        wanted |= revisits
+    wanted -= held
+    names = {w.name for w in chosen}
+    present = {p.name: p for p in archive.glob("warc/*/*.warc.gz")}
+    copied = 0
+    with output.open("wb") as out:
+        for index in sorted(archive.glob("indexes/*.cdxj")):
+            for line in index.read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                entry = json.loads(line.split(" ", 2)[2])
+                key = (entry.get("digest"), entry.get("url"))
+                if key not in wanted or entry.get("mime") == "warc/revisit" or entry.get("filename") in names:
+                    continue
+                source = present.get(entry.get("filename", ""))
+                if source is None:
+                    continue
+                with source.open("rb") as f:
+                    f.seek(int(entry["offset"]))
+                    out.write(f.read(int(entry["length"])))
+                wanted.discard(key)
+                copied += 1
+    if wanted:
+        raise UsageError(f"{len(wanted)} revisited capture(s) have no original left in {archive}: "
+                         + ", ".join(url for _, url in sorted(wanted)[:5]), print_help=False)
+    return copied
 
 
 def pages(items: list[Path]) -> list[dict[str, Any]]:
@@ -71,13 +100,16 @@ def build_wacz(archive: Path, output: Path, crawl: str | None = None) -> tuple[i
     warcs = sorted(archive.glob("warc/*/*.warc.gz"))
     items = item_feeds(archive)
     if crawl:
-        chosen = [w for w in warcs if crawl_of(w) == crawl]
-        # Revisits of payloads archived by earlier crawls replay only beside their originals.
-        warcs = sorted({*chosen, *originals_of(chosen, archive, warcs)})
+        warcs = [w for w in warcs if crawl_of(w) == crawl]
         items = [i for i in items if i.stem == crawl]
     if not warcs:
         raise UsageError(f"no closed WARC in {archive}/warc" + (f" for crawl {crawl}" if crawl else ""), print_help=False)
     with tempfile.TemporaryDirectory() as tmp:
+        if crawl:
+            # Revisits of payloads that earlier crawls archived replay only beside their originals.
+            originals = Path(tmp) / f"{crawl}-originals.warc.gz"
+            if write_originals(warcs, archive, originals):
+                warcs = [*warcs, originals]
         pages_file = Path(tmp) / "pages.jsonl"
         entries = pages(items)
         pages_file.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in [PAGES_HEADER, *entries]) + "\n", encoding="utf-8")
