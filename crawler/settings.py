@@ -1,4 +1,4 @@
-"""Project settings. Product settings are documented in README.md and docs/settings.md.
+"""Project settings. Product settings are documented in README.md (Settings).
 
 Each product setting can also come from the environment (``ARCHIVE_URI=... scrapy crawl``);
 ``-s NAME=VALUE`` wins over both. Defaults of components live in ``crawler.addon``.
@@ -6,17 +6,16 @@ Each product setting can also come from the environment (``ARCHIVE_URI=... scrap
 
 import os
 
+from crawler.addon import DEFAULTS as PRODUCT_DEFAULTS
+
 BOT_NAME = "news-archiver"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 ADDONS = {"crawler.addon.Addon": 0}
 
-# Product settings taken from the environment when set there.
-for _name in (
-    "ARCHIVE_URI", "REPLAY", "EXTRACTION_ENABLED", "EXTRACTION_WORKERS", "RELATED_DEPTH",
-    "WARC_MAX_SIZE", "WARC_OPERATOR", "WARC_REVISITS", "PRIVATE_ADDRESS_ALLOWLIST", "REDIS_URL", "SPOOL_DIR", "CRAWL_STATE",
-):
+# Product settings taken from the environment when set there (every setting of the README's table).
+for _name in (*PRODUCT_DEFAULTS, "REDIS_URL", "SPOOL_DIR", "CRAWL_STATE"):
     if _name in os.environ:
         globals()[_name] = os.environ[_name]
 

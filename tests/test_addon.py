@@ -1,6 +1,12 @@
+import json
+import os
+import subprocess
+import sys
+
 from scrapy.settings import Settings
 
-from crawler.addon import Addon
+from crawler.addon import DEFAULTS, Addon
+from tests.helpers import ROOT
 
 
 def settings_after_addon(**project) -> Settings:
@@ -36,3 +42,10 @@ def test_replay_swaps_the_http_handlers_and_drops_politeness_delays():
 
 def test_without_replay_the_network_handlers_stay():
     assert "http" not in settings_after_addon().getdict("DOWNLOAD_HANDLERS")
+
+
+def test_every_product_setting_can_come_from_the_environment():
+    env = {**os.environ, **{name: f"from-env-{name}" for name in DEFAULTS}}
+    script = "import json, crawler.settings as s; print(json.dumps({n: getattr(s, n, None) for n in %r}))" % list(DEFAULTS)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == {name: f"from-env-{name}" for name in DEFAULTS}
