@@ -205,9 +205,8 @@ _BLOCK_END = re.compile(r"<\s*(?:br\s*/?|/(?:p|li|h[1-6]|div|blockquote))\s*>", 
 
 
 def _json_ld_body(tree: lxml.html.HtmlElement, text: str) -> str | None:
-    ours = shingles(text)
     body = article_value(tree, "articleBody")
-    if not ours or not body:  # never a body for a page where trafilatura found no article
+    if not body or not text:  # never a body for a page where trafilatura found no article
         return None
     body = unescape(body)
     if "<" in body:  # some CMSs put the HTML there: one paragraph per block, inline tags joined
@@ -215,7 +214,8 @@ def _json_ld_body(tree: lxml.html.HtmlElement, text: str) -> str | None:
     words = _words(body)
     if words < JSON_LD_MIN_WORDS or words <= MORE_TEXT_RATIO * _words(text):
         return None
-    if len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
+    ours = shingles(text)
+    if not ours or len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
         return None
     return body
 
@@ -295,7 +295,10 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
 
     author = _first_text(tree, rules.selectors.author) or _clean(metadata.author) or None
     authors = [a.strip() for a in (author or "").split(";")]
-    paragraphs = clean_paragraphs(_paragraphs(body), headlines, link_texts=_link_texts(tree), authors=authors)
+    paragraphs = _paragraphs(body)
+    # Teaser lists are bullet items: only then are the page's link texts worth collecting.
+    links = _link_texts(tree) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
+    paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors)
     if lead is None and paragraphs and _clean(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:

@@ -18,13 +18,23 @@ import lxml.html
 ARTICLE_TYPES = ("Article", "BlogPosting", "Report", "LiveBlogPosting")
 
 
-def json_ld_blocks(tree: lxml.html.HtmlElement) -> Iterator[Any]:
+# Title, date and body all read the same page's JSON-LD: parse it once per tree.
+_last: tuple[lxml.html.HtmlElement | None, list[Any]] = (None, [])
+
+
+def json_ld_blocks(tree: lxml.html.HtmlElement) -> list[Any]:
     """Every JSON-LD block that parses; broken or hostile ones (deep nesting) are skipped."""
+    global _last
+    if _last[0] is tree:
+        return _last[1]
+    blocks = []
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
-            yield json.loads(script)
+            blocks.append(json.loads(script))
         except (ValueError, RecursionError):
             continue
+    _last = (tree, blocks)
+    return blocks
 
 
 def _is_article(node: dict[str, Any]) -> bool:
