@@ -32,7 +32,7 @@ from crawler.sites import SiteRules, host_of, rules_for_url
 from crawler.urls import url_key
 from pipelines.cleaning import clean_paragraphs, normalize_space, squash, word_count
 from pipelines.evaluation import shingles
-from pipelines.jsonld import article_value, first_value
+from pipelines.jsonld import JsonLd
 from pipelines.titles import choose_title
 
 if TYPE_CHECKING:
@@ -58,12 +58,9 @@ def _select(tree: lxml.html.HtmlElement, selectors: list[str]) -> list[lxml.html
     return []
 
 
-_clean = normalize_space
-
-
 def _first_text(tree: lxml.html.HtmlElement, selectors: list[str]) -> str | None:
     for element in _select(tree, selectors):
-        if text := _clean(element.text_content()):
+        if text := normalize_space(element.text_content()):
             return text
     return None
 
@@ -75,7 +72,7 @@ _OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d\d)(\d\d)$")
 
 def parse_datetime(value: str, rules: SiteRules) -> str | None:
     """ISO 8601 with the page's UTC offset, or the site's zone for dates printed without one."""
-    value = _clean(value)
+    value = normalize_space(value)
     if not value:
         return None
     parsed: datetime | None = None
@@ -107,24 +104,26 @@ _PUBLISHED_META = (
 )
 
 
-def _published_candidates(tree: lxml.html.HtmlElement, rules: SiteRules) -> Iterator[str]:
+def _published_candidates(tree: lxml.html.HtmlElement, rules: SiteRules, json_ld: JsonLd) -> Iterator[str]:
     """Every statement of the publication time, most trusted first."""
     for element in _select(tree, rules.selectors.published):
         yield element.get("datetime") or element.get("content") or element.text_content()
     for xpath in _PUBLISHED_META:
         yield from tree.xpath(xpath)
-    if value := article_value(tree, "datePublished") or first_value(tree, "datePublished"):
+    if value := json_ld.article_value("datePublished") or json_ld.first_value("datePublished"):
         yield value
     yield from tree.xpath("//article//time/@datetime")
 
 
-def _published(tree: lxml.html.HtmlElement, rules: SiteRules, metadata_date: str | None) -> str | None:
+def _published(
+    tree: lxml.html.HtmlElement, rules: SiteRules, json_ld: JsonLd, metadata_date: str | None,
+) -> str | None:
     """The first stated publication time, in the page's own UTC offset when the page gives it.
 
     Pages often state one instant twice: ``article:published_time`` in UTC and JSON-LD in
     local time. The local form keeps the day the newsroom printed.
     """
-    found = (d for d in (parse_datetime(v, rules) for v in _published_candidates(tree, rules)) if d)
+    found = (d for d in (parse_datetime(v, rules) for v in _published_candidates(tree, rules, json_ld)) if d)
     first_stated = next(found, None)
     if first_stated is None:
         return metadata_date or _searched_date(tree)
@@ -164,10 +163,7 @@ def _language(tree: lxml.html.HtmlElement, content_language: str | None, text: s
 
 
 def _paragraphs(text: str | None) -> list[str]:
-    return [p for p in (_clean(line) for line in (text or "").splitlines()) if p]
-
-
-_words = word_count
+    return [p for p in (normalize_space(line) for line in (text or "").splitlines()) if p]
 
 
 def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str | None:
@@ -191,10 +187,10 @@ MORE_TEXT_RATIO = 1.5
 
 def _generic_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
     precise = _trafilatura_text(tree, url, "precision")
-    if _words(precise) >= SHORT_TEXT_WORDS:
+    if word_count(precise) >= SHORT_TEXT_WORDS:
         return precise
     balanced = _trafilatura_text(tree, url, "balanced")
-    return balanced if _words(balanced) > MORE_TEXT_RATIO * _words(precise) else precise
+    return balanced if word_count(balanced) > MORE_TEXT_RATIO * word_count(precise) else precise
 
 
 # The article body as the publisher states it in JSON-LD: used when it holds clearly more
@@ -204,15 +200,15 @@ JSON_LD_CONTAINS = 0.8
 _BLOCK_END = re.compile(r"<\s*(?:br\s*/?|/(?:p|li|h[1-6]|div|blockquote))\s*>", re.IGNORECASE)
 
 
-def _json_ld_body(tree: lxml.html.HtmlElement, text: str) -> str | None:
-    body = article_value(tree, "articleBody")
+def _json_ld_body(json_ld: JsonLd, text: str) -> str | None:
+    body = json_ld.article_value("articleBody")
     if not body or not text:  # never a body for a page where trafilatura found no article
         return None
     body = unescape(body)
     if "<" in body:  # some CMSs put the HTML there: one paragraph per block, inline tags joined
         body = lxml.html.fromstring(f"<div>{_BLOCK_END.sub(chr(10), body)}</div>").text_content()
-    words = _words(body)
-    if words < JSON_LD_MIN_WORDS or words <= MORE_TEXT_RATIO * _words(text):
+    words = word_count(body)
+    if words < JSON_LD_MIN_WORDS or words <= MORE_TEXT_RATIO * word_count(text):
         return None
     ours = shingles(text)
     if not ours or len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
@@ -237,8 +233,8 @@ def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str |
     the body already holds (the first sentence, say) is not repeated. Compared on letters
     and digits only, so inline markup and punctuation spacing do not matter.
     """
-    description = _clean(description)
-    if not description or _words(description) < 8:
+    description = normalize_space(description)
+    if not description or word_count(description) < 8:
         return None
     wanted = squash(description)
     if not paragraphs or wanted in squash(" ".join(paragraphs)):
@@ -252,7 +248,7 @@ def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str |
 
 
 def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
-    return {text for text in (_clean(a.text_content()) for a in tree.iter("a")) if text}
+    return {text for text in (normalize_space(a.text_content()) for a in tree.iter("a")) if text}
 
 
 EMPTY = {
@@ -274,8 +270,10 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     # No extensive date search: the published date comes from the page's own markup first.
     # extract_metadata only reads the tree (a test holds it to that), so no copy.
     metadata = trafilatura.extract_metadata(tree, default_url=url, extensive=False)
-    title = _first_text(tree, rules.selectors.title) or choose_title(tree, metadata.title, metadata.sitename, url)
-    headlines = [title, *(_clean(h.text_content()) for h in tree.iter("h1"))]
+    json_ld = JsonLd.of(tree)
+    title = _first_text(tree, rules.selectors.title) or choose_title(
+        tree, metadata.title, metadata.sitename, url, json_ld)
+    headlines = [title, *(normalize_space(h.text_content()) for h in tree.iter("h1"))]
     for element in _select(tree, rules.selectors.prune):
         element.drop_tree()
 
@@ -291,15 +289,15 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         body = _trafilatura_text(fragment, url, "recall")
     else:
         body = _generic_body(tree, url)
-        body = _json_ld_body(tree, body or "") or body
+        body = _json_ld_body(json_ld, body or "") or body
 
-    author = _first_text(tree, rules.selectors.author) or _clean(metadata.author) or None
+    author = _first_text(tree, rules.selectors.author) or normalize_space(metadata.author) or None
     authors = [a.strip() for a in (author or "").split(";")]
     paragraphs = _paragraphs(body)
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.
     links = _link_texts(tree) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
     paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors)
-    if lead is None and paragraphs and _clean(metadata.description) == paragraphs[0]:
+    if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:
         lead = _lead(tree, paragraphs, metadata.description)
@@ -307,11 +305,11 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         paragraphs.insert(0, lead)
     text = "\n\n".join(paragraphs)
 
-    tags = [t for t in (_clean(e.text_content()) for e in _select(tree, rules.selectors.tags)) if t]
+    tags = [t for t in (normalize_space(e.text_content()) for e in _select(tree, rules.selectors.tags)) if t]
     return {
         "title": title,
         "author": author,
-        "published": _published(tree, rules, metadata.date),
+        "published": _published(tree, rules, json_ld, metadata.date),
         "language": _language(tree, content_language, text),
         "section": _first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],
         "tags": list(dict.fromkeys(tags or metadata.tags or [])),
@@ -404,7 +402,8 @@ class ExtractionPipeline:
             return item
         loop = asyncio.get_running_loop()
         try:
-            extracted = await loop.run_in_executor(self._pool, extract_article, item.html, item.url, item.content_language)
+            extracted = await loop.run_in_executor(
+                self._pool, extract_article, item.html, item.url, item.content_language)
         except Exception as exc:  # a page that breaks the parser must not stop the crawl
             self.stats.inc_value("extraction/failed")
             raise DropItem(f"Extraction failed for {item.url}: {type(exc).__name__}: {exc}") from exc

@@ -18,22 +18,14 @@ import lxml.html
 ARTICLE_TYPES = ("Article", "BlogPosting", "Report", "LiveBlogPosting")
 
 
-# Title, date and body all read the same page's JSON-LD: parse it once per tree.
-_last: tuple[lxml.html.HtmlElement | None, list[Any]] = (None, [])
-
-
-def json_ld_blocks(tree: lxml.html.HtmlElement) -> list[Any]:
+def _blocks(tree: lxml.html.HtmlElement) -> list[Any]:
     """Every JSON-LD block that parses; broken or hostile ones (deep nesting) are skipped."""
-    global _last
-    if _last[0] is tree:
-        return _last[1]
     blocks = []
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             blocks.append(json.loads(script))
         except (ValueError, RecursionError):
             continue
-    _last = (tree, blocks)
     return blocks
 
 
@@ -43,38 +35,46 @@ def _is_article(node: dict[str, Any]) -> bool:
     return any(isinstance(t, str) and t.endswith(ARTICLE_TYPES) for t in types)
 
 
-def article_nodes(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
-    """The page's article nodes: top-level objects, or members of a top-level ``@graph``.
-
-    Articles nested inside other nodes (an ``ItemList`` of related stories) are not the page's.
-    """
-    for block in json_ld_blocks(tree):
-        tops = block if isinstance(block, list) else [block]
-        for top in tops:
-            if not isinstance(top, dict):
-                continue
-            members = top.get("@graph") if isinstance(top.get("@graph"), list) else [top]
-            yield from (node for node in members if isinstance(node, dict) and _is_article(node))
+def _string(node: dict[str, Any], key: str) -> str | None:
+    value = node.get(key)
+    return value if isinstance(value, str) and value.strip() else None
 
 
-def article_value(tree: lxml.html.HtmlElement, key: str) -> str | None:
-    """The first string ``key`` of the page's article nodes, in document order."""
-    for node in article_nodes(tree):
-        if isinstance(node.get(key), str) and node[key].strip():
-            return node[key]
-    return None
+class JsonLd:
+    """A page's JSON-LD, parsed once: title, date and body all read it."""
 
+    def __init__(self, blocks: list[Any]) -> None:
+        self.blocks = blocks
 
-def first_value(tree: lxml.html.HtmlElement, key: str) -> str | None:
-    """The first string ``key`` anywhere in the page's JSON-LD, breadth first in document order."""
-    for block in json_ld_blocks(tree):
-        queue: deque[Any] = deque([block])
+    @classmethod
+    def of(cls, tree: lxml.html.HtmlElement) -> JsonLd:
+        return cls(_blocks(tree))
+
+    def article_nodes(self) -> Iterator[dict[str, Any]]:
+        """The page's article nodes: top-level objects, or members of a top-level ``@graph``.
+
+        Articles nested inside other nodes (an ``ItemList`` of related stories) are not the page's.
+        """
+        for block in self.blocks:
+            for top in block if isinstance(block, list) else [block]:
+                if not isinstance(top, dict):
+                    continue
+                members = top["@graph"] if isinstance(top.get("@graph"), list) else [top]
+                yield from (node for node in members if isinstance(node, dict) and _is_article(node))
+
+    def article_value(self, key: str) -> str | None:
+        """The first string ``key`` of the page's article nodes, in document order."""
+        return next((v for node in self.article_nodes() if (v := _string(node, key))), None)
+
+    def first_value(self, key: str) -> str | None:
+        """The first string ``key`` anywhere in the page's JSON-LD, breadth first in document order."""
+        queue: deque[Any] = deque(self.blocks)
         while queue:
             node = queue.popleft()
             if isinstance(node, dict):
-                if isinstance(node.get(key), str) and node[key].strip():
-                    return node[key]
+                if value := _string(node, key):
+                    return value
                 queue.extend(node.values())
             elif isinstance(node, list):
                 queue.extend(node)
-    return None
+        return None

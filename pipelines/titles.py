@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from pipelines.cleaning import normalize_space, squash
-from pipelines.jsonld import article_value, first_value
+from pipelines.jsonld import JsonLd
 
 # " | Site", " - Site", " – Site", " :: Site", " — Site", "｜Site" between headline and site name.
 _SITE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|»)\s+|\s*[｜ㅣ]\s*")
@@ -67,13 +67,15 @@ def _names(part: str, names: set[str]) -> bool:
     )
 
 
-def title_candidates(tree: lxml.html.HtmlElement, sitename: str | None, url: str) -> dict[str, list[str]]:
+def title_candidates(
+    tree: lxml.html.HtmlElement, json_ld: JsonLd, sitename: str | None, url: str,
+) -> dict[str, list[str]]:
     """Headlines the page states, by source, site names stripped; empty sources left out."""
     found: dict[str, list[str]] = {
         "h1": [_clean(h1.text_content()) for h1 in tree.iter("h1")],
-        "json-ld": [_clean(article_value(tree, "headline"))],
-        # A headline on another top-level node (WebPage): weaker, a related story's can hide there.
-        "json-ld-other": [_clean(first_value(tree, "headline"))],
+        "json-ld": [_clean(json_ld.article_value("headline"))],
+        # A headline on another node (WebPage): weaker, a related story's can hide there.
+        "json-ld-other": [_clean(json_ld.first_value("headline"))],
         "og:title": [_clean(v) for v in tree.xpath('//meta[@property="og:title"]/@content')[:1]],
         "twitter:title": [_clean(v) for v in tree.xpath('//meta[@name="twitter:title"]/@content')[:1]],
         # head/title only: <title> inside inline SVG icons names the icon.
@@ -84,14 +86,16 @@ def title_candidates(tree: lxml.html.HtmlElement, sitename: str | None, url: str
     return {source: [t for t in texts if t] for source, texts in found.items() if any(texts)}
 
 
-def choose_title(tree: lxml.html.HtmlElement, fallback: str | None, sitename: str | None, url: str) -> str | None:
+def choose_title(
+    tree: lxml.html.HtmlElement, fallback: str | None, sitename: str | None, url: str, json_ld: JsonLd | None = None,
+) -> str | None:
     """The visible headline confirmed by another source, else the best single source.
 
     Order: an ``<h1>`` that another source repeats (pages hold several ``<h1>``: logos,
     teasers); the JSON-LD article's headline; ``og:title``; any other JSON-LD headline;
     the first ``<h1>``; ``<title>``; trafilatura's title.
     """
-    found = title_candidates(tree, sitename, url)
+    found = title_candidates(tree, json_ld or JsonLd.of(tree), sitename, url)
     others = {_key(t) for source, texts in found.items() if source != "h1" for t in texts}
     for h1 in found.get("h1", []):
         if _key(h1) in others:

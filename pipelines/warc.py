@@ -181,6 +181,7 @@ class WarcCapture:
             self.payloads = shared_index(storage.local_path(""), replayed)
         else:
             self.payloads = PayloadIndex(replayed)
+        self._missing_before = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -195,6 +196,7 @@ class WarcCapture:
 
     def spider_opened(self, spider: Spider) -> None:
         self.repair_leftovers()
+        self._missing_before = self.payloads.missing  # the index may be shared with other crawls
         if self.revisits == "archive":
             self.payloads.load(self.storage.local_path("indexes"), self.storage.local_path("warc"))
             self.stats.set_value("warc/payloads_known_at_start", len(self.payloads))
@@ -235,8 +237,8 @@ class WarcCapture:
 
     def spider_closed(self, spider: Spider) -> None:
         self._close_current()
-        if self.payloads.missing:
-            self.stats.set_value("warc/revisit_originals_missing", self.payloads.missing)
+        if missing := self.payloads.missing - self._missing_before:
+            self.stats.set_value("warc/revisit_originals_missing", missing)
 
     def repair_leftovers(self) -> None:
         """Close ``.open`` files that crashed crawls on this host left, whatever their spider.
