@@ -65,9 +65,12 @@ def normalize_space(text: str | None) -> str:
     return " ".join(unicodedata.normalize("NFC", text or "").split())
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
 def squash(text: str) -> str:
     """Letters and digits only, case-folded: for comparing text across markup and spacing."""
-    return re.sub(r"[\W_]", "", unicodedata.normalize("NFC", text).casefold())
+    return _NOT_ALPHANUMERIC.sub("", unicodedata.normalize("NFC", text).casefold())
 
 
 def word_count(text: str | None) -> int:

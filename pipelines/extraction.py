@@ -115,9 +115,7 @@ def _published_candidates(tree: lxml.html.HtmlElement, rules: SiteRules, json_ld
     yield from tree.xpath("//article//time/@datetime")
 
 
-def _published(
-    tree: lxml.html.HtmlElement, rules: SiteRules, json_ld: JsonLd, metadata_date: str | None,
-) -> str | None:
+def _published(tree: lxml.html.HtmlElement, rules: SiteRules, json_ld: JsonLd, url: str) -> str | None:
     """The first stated publication time, in the page's own UTC offset when the page gives it.
 
     Pages often state one instant twice: ``article:published_time`` in UTC and JSON-LD in
@@ -126,7 +124,7 @@ def _published(
     found = (d for d in (parse_datetime(v, rules) for v in _published_candidates(tree, rules, json_ld)) if d)
     first_stated = next(found, None)
     if first_stated is None:
-        return metadata_date or _searched_date(tree)
+        return _searched_date(tree, url)
     first = datetime.fromisoformat(first_stated)
     if first.utcoffset() or first.tzinfo is None:
         return first_stated
@@ -136,12 +134,19 @@ def _published(
     return first_stated
 
 
-def _searched_date(tree: lxml.html.HtmlElement) -> str | None:
-    """htmldate's extensive search of the page's text: slower, so only when markup states nothing."""
+def _searched_date(tree: lxml.html.HtmlElement, url: str) -> str | None:
+    """htmldate's quick search of the markup, then its extensive search of the text.
+
+    Slower than reading a stated date, so only for pages whose markup states none.
+    htmldate works on its own copy of the tree.
+    """
     from trafilatura.metadata import find_date
     from trafilatura.settings import set_date_params
 
-    return find_date(copy.deepcopy(tree), **set_date_params(True))
+    for extensive in (False, True):
+        if found := find_date(tree, **{**set_date_params(extensive), "url": url}):
+            return found
+    return None
 
 
 # -- language ------------------------------------------------------------------------------
@@ -170,8 +175,9 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str |
     """trafilatura's main text in one of its modes: "precision", "balanced" or "recall"."""
     import trafilatura
 
+    # trafilatura copies a tree it is handed before it prunes it: no copy here.
     return trafilatura.extract(
-        copy.deepcopy(tree), url=url, favor_precision=mode == "precision", favor_recall=mode == "recall",
+        tree, url=url, favor_precision=mode == "precision", favor_recall=mode == "recall",
         # The precision run is the common case: skip trafilatura's fallback extractors there,
         # the balanced run below catches the pages where that loses text.
         fast=mode == "precision",
@@ -179,18 +185,27 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str |
     )
 
 
-# A precision-mode text this short may have lost the article (a split body, a live blog):
-# try trafilatura's balanced mode, and keep it when it finds clearly more.
+def _visible_text(tree: lxml.html.HtmlElement) -> str:
+    """The body's text: extract_article strips scripts, styles and comments before it asks."""
+    body = tree.find("body")
+    return "".join(body.itertext()) if body is not None else ""
+
+
+# A precision-mode text this short, and this small a share of the page's words, may have lost
+# the article (a split body, a live blog): try trafilatura's balanced mode, and keep it when it
+# finds clearly more. A short text that is most of the page is a short article: no second run.
 SHORT_TEXT_WORDS = 250
+SHORT_TEXT_PAGE_SHARE = 0.25
 MORE_TEXT_RATIO = 1.5
 
 
 def _generic_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
     precise = _trafilatura_text(tree, url, "precision")
-    if word_count(precise) >= SHORT_TEXT_WORDS:
+    precise_words = word_count(precise)
+    if precise_words >= SHORT_TEXT_WORDS or precise_words > SHORT_TEXT_PAGE_SHARE * word_count(_visible_text(tree)):
         return precise
     balanced = _trafilatura_text(tree, url, "balanced")
-    return balanced if word_count(balanced) > MORE_TEXT_RATIO * word_count(precise) else precise
+    return balanced if word_count(balanced) > MORE_TEXT_RATIO * precise_words else precise
 
 
 # The article body as the publisher states it in JSON-LD: used when it holds clearly more
@@ -214,15 +229,6 @@ def _json_ld_body(json_ld: JsonLd, text: str) -> str | None:
     if not ours or len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
         return None
     return body
-
-
-_VISIBLE_TEXTS = lxml.etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]", smart_strings=False,
-)
-
-
-def _visible_text(tree: lxml.html.HtmlElement) -> str:
-    return "".join(_VISIBLE_TEXTS(tree))
 
 
 def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str | None) -> str | None:
@@ -259,23 +265,27 @@ EMPTY = {
 
 def extract_article(html: str, url: str, content_language: str | None = None) -> dict[str, Any]:
     """Clean text and metadata of one article page; ``text`` is empty when there is none."""
-    import trafilatura
     from trafilatura.utils import load_html
+
+    from pipelines.metadata import page_metadata
 
     rules = rules_for_url(url)
     # trafilatura's loader copes with XML declarations, stray bytes and broken markup.
     tree = load_html(html)
     if tree is None:
         return {**EMPTY, "rules": rules.name}
-    # No extensive date search: the published date comes from the page's own markup first.
-    # extract_metadata only reads the tree (a test holds it to that), so no copy.
-    metadata = trafilatura.extract_metadata(tree, default_url=url, extensive=False)
+    # page_metadata only reads the tree (a test holds it to that), so no copy.
+    metadata = page_metadata(tree, url)
     json_ld = JsonLd.of(tree)
     title = _first_text(tree, rules.selectors.title) or choose_title(
         tree, metadata.title, metadata.sitename, url, json_ld)
     headlines = [title, *(normalize_space(h.text_content()) for h in tree.iter("h1"))]
     for element in _select(tree, rules.selectors.prune):
         element.drop_tree()
+    published = _published(tree, rules, json_ld, url)
+    # Metadata, title and date have read the scripts (JSON-LD) they need; trafilatura drops
+    # these elements in every run anyway: once here makes each of its tree copies smaller.
+    lxml.etree.strip_elements(tree, "script", "style", "svg", "noscript", "template", lxml.etree.Comment, with_tail=False)
 
     lead = _first_text(tree, rules.selectors.lead)
     body_elements = _select(tree, rules.selectors.body)
@@ -309,7 +319,7 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     return {
         "title": title,
         "author": author,
-        "published": _published(tree, rules, json_ld, metadata.date),
+        "published": published,
         "language": _language(tree, content_language, text),
         "section": _first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],
         "tags": list(dict.fromkeys(tags or metadata.tags or [])),

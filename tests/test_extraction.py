@@ -125,15 +125,20 @@ def test_description_the_page_does_not_print_is_not_added_to_the_text():
     assert result["lead"] is None and STANDFIRST not in result["text"]
 
 
-@pytest.mark.parametrize(("precise_words", "balanced_words", "chosen"), [
-    (400, 900, "precision"),  # long enough: balanced mode is not even run
-    (100, 200, "balanced"),   # short, and balanced finds clearly more
-    (100, 120, "precision"),  # short, but balanced adds little: likely boilerplate
+@pytest.mark.parametrize(("precise_words", "balanced_words", "page_words", "chosen"), [
+    (400, 900, 2000, "precision"),  # long enough: balanced mode is not even run
+    (100, 200, 1000, "balanced"),   # short, a small part of the page, and balanced finds clearly more
+    (100, 120, 1000, "precision"),  # short, but balanced adds little: likely boilerplate
+    (100, 900, 300, "precision"),   # short, but most of the page's words: a short article, not retried
 ])
-def test_short_precision_text_is_retried_in_balanced_mode(monkeypatch, precise_words, balanced_words, chosen):
+def test_short_precision_text_is_retried_in_balanced_mode(monkeypatch, precise_words, balanced_words, page_words,
+                                                          chosen):
+    import lxml.html
+
     words = {"precision": precise_words, "balanced": balanced_words}
     monkeypatch.setattr(extraction, "_trafilatura_text", lambda tree, url, mode: " ".join([mode] * words[mode]))
-    assert extraction._generic_body(None, "https://example.org/a").split()[0] == chosen
+    page = lxml.html.fromstring(f"<html><body><p>{'word ' * page_words}</p></body></html>")
+    assert extraction._generic_body(page, "https://example.org/a").split()[0] == chosen
 
 
 def test_standfirst_printed_with_inline_markup_is_found():
@@ -179,13 +184,72 @@ def test_hostile_json_ld_does_not_break_extraction():
     assert "Paragraph 2 tells" in result["text"]
 
 
-def test_trafilatura_metadata_leaves_the_tree_untouched():
-    # extract_article hands the parsed tree to extract_metadata without copying it.
+def test_page_metadata_leaves_the_tree_untouched():
+    # extract_article hands the parsed tree to page_metadata without copying it.
     import lxml.etree
-    import trafilatura
     from trafilatura.utils import load_html
+
+    from pipelines.metadata import page_metadata
 
     tree = load_html(fixture_html(VNP_ORIGINAL))
     before = lxml.etree.tostring(tree)
-    trafilatura.extract_metadata(tree, default_url=VNP_ORIGINAL, extensive=False)
+    assert page_metadata(tree, VNP_ORIGINAL).title
     assert lxml.etree.tostring(tree) == before
+
+
+@pytest.mark.parametrize("mode", ["precision", "balanced", "recall"])
+def test_trafilatura_text_leaves_the_tree_untouched(mode):
+    # extract_article hands the same parsed tree to every trafilatura run, then reads it again;
+    # trafilatura prunes comment blocks and infinite-scroll boxes, on its own copy.
+    import lxml.etree
+    from trafilatura.utils import load_html
+
+    from pipelines.extraction import _trafilatura_text
+
+    page = _article_page({}, paragraphs=6).replace("</article>", (
+        "</article><div id='comments'><p>A reader wrote a long comment about the forum and the province.</p></div>"
+        "<div class='infinite-scroll'><p>The next article, appended below this one.</p></div>"))
+    tree = load_html(page)
+    before = lxml.etree.tostring(tree)
+    assert "Paragraph 5" in _trafilatura_text(tree, "https://example.org/news/forum-1.html", mode)
+    assert lxml.etree.tostring(tree) == before
+
+
+def _undated_page(byline: str = "") -> str:
+    return ("<html lang='en'><head><title>Harbour</title></head><body><article><h1>Harbour</h1>"
+            f"<p>{byline}</p>"
+            + "".join(f"<p>Paragraph {i} tells a long and detailed story about the new harbour opened in "
+                      "the province this week.</p>" for i in range(4))
+            + "</article></body></html>")
+
+
+def test_date_in_the_url_is_found_when_the_markup_states_none():
+    result = extract_article(_undated_page(), "https://example.org/2024/03/05/harbour.html")
+    assert result["published"] and result["published"].startswith("2024-03-05")
+
+
+def test_date_printed_only_in_the_text_is_found_by_the_extensive_search():
+    result = extract_article(_undated_page("Published on 5 March 2024"), "https://example.org/news/harbour.html")
+    assert result["published"] and result["published"].startswith("2024-03-05")
+
+
+def test_page_without_any_date_has_no_published_date():
+    assert extract_article(_undated_page(), "https://example.org/news/harbour.html")["published"] is None
+
+
+@pytest.mark.parametrize("url", [VNP_ORIGINAL, "https://example.org/news/forum-1.html"])
+def test_page_metadata_reads_what_trafilatura_extract_metadata_reads(url):
+    # page_metadata runs trafilatura's own steps minus the date and licence: the fields it keeps agree.
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    from pipelines.metadata import page_metadata
+
+    html = fixture_html(url) if url == VNP_ORIGINAL else _article_page({
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": "Forum",
+        "author": {"@type": "Person", "name": "Lan Anh"}, "articleSection": "World", "keywords": "forum, province"})
+    tree = load_html(html)
+    ours, theirs = page_metadata(tree, url), trafilatura.extract_metadata(tree, default_url=url, extensive=False)
+    assert ours.title and ours.author
+    for field in ("title", "author", "description", "sitename", "categories", "tags"):
+        assert getattr(ours, field) == getattr(theirs, field), field
