@@ -29,31 +29,100 @@ LINK_LIST_MAX_WORDS = 15
 # Each pattern must match the whole line: a phrase that opens a real sentence ("Partager
 # ses connaissances...", "Copyright law reform...") is not furniture.
 _POINTER = (  # a label alone on its line, or followed by a link title (no sentence end)
-    r"read\s+more|see\s+also|related(?:\s+articles?|\s+stories)?|more\s+on\s+this(?:\s+story)?|"
+    r"read\s+more|read\s+also|also\s+read|see\s+also|more|related(?:\s+articles?|\s+stories)?|"
+    r"more\s+on\s+this(?:\s+story)?|recommended(?:\s+(?:videos?|stories|reading))?|"
     r"xem\s+thêm|tin\s+liên\s+quan|(?:à\s+)?lire\s+aussi|voir\s+aussi|lees\s+ook|lees\s+meer|"
-    r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|leer\s+más|lea\s+también|ver\s+también"
+    r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|"
+    r"leer\s+más|lea\s+también|ver\s+también|vea\s+también|lee\s+también|(?:le|te)\s+puede\s+interesar|"
+    r"not(?:as|icias)\s+relacionadas|leia\s+também|veja\s+também|leggi\s+anche|les\s+også|läs\s+också|"
+    r"czytaj\s+(?:też|także|więcej)|zobacz\s+(?:też|także)|dowiedz\s+się\s+więcej"
 )
 _FURNITURE = re.compile(
     rf"""^(?:
         (?:{_POINTER})\s*(?:[:»>|–—-]\s*\S.*[^.!])?$ |
         fehler\s+gefunden\s*\?.*$ |
-        (?:photo|foto|ảnh|bild|picture|image)(?:\s+credits?)?\s*:\s*\S.{{0,60}}$ |
+        (?:photo|photograph|foto|ảnh|bild|titelbild|bildquelle|picture|image(?:\s+illustrative)?|фото|
+           crédits?\s+photos?|credits?)(?:\s+credits?)?\s*:\s*\S.{{0,60}}$ |
+        fot\.\s+\S.{{0,60}}$ |
+        (?:quelle|fuente)\s*:\s*[^.]{{1,60}}$ |
+        image\s+(?:copyright|caption)\b.*$ |
+        # reporting credits and syndication notes: who wrote it, not what it says
+        .*\bcontributed\s+to\s+this\s+(?:report|story|article)\.?$ |
+        (?:with\s+files\s+from|with\s+reporting\s+by|additional\s+reporting\s+by)\b.*$ |
+        this\s+(?:article|story|post)\s+(?:was\s+)?(?:originally|first)\s+(?:appeared|published)\b.*$ |
+        click\s+here\b.*$ |
         (?:©|\(c\)\s*\d{{4}}|copyright\s*(?::|©|\(c\)|\d{{4}})).*$ |
         .*\ball\s+rights\s+reserved\.?$ |
-        (?:share|teilen|partager|chia\s+sẻ)(?:\s+(?:this(?:\s+article|\s+story)?|on\s+\w+))?\s*:?$
+        (?:share|teilen|partager|chia\s+sẻ)(?:\s+(?:this(?:\s+article|\s+story)?|on\s+\w+))?\s*:?$ |
+        (?:copy\s+link|link\s+kopieren|copier\s+le\s+lien)$ |
+        # advertising markers and the labels around them
+        (?:advertisement|advertising|sponsored|anzeige|werbung|publicité|passer\s+la\s+publicité|publicidad|
+           reklama|annonse|annons|article\s+content|
+           (?:story|article)\s+continues\s+below(?:\s+(?:this\s+)?advertisement)?|continue\s+reading\s+below)$ |
+        # reading-time lines
+        (?:lesedauer|reading\s+time|temps\s+de\s+lecture|tiempo\s+de\s+lectura|leestijd)\s*:?\s*(?:ca\.\s*)?\d+\s*\w*\.?$ |
+        \d+\s*(?:min|mins|minutes?)\.?\s+read$ |
+        # comment widgets
+        (?:\d+\s+)?(?:comments?|kommentare?|commentaires?|comentarios?)(?:\s*\(\d+\))?$ |
+        (?:no|keine|aucun|sin)\s+(?:comments?|kommentare?|commentaires?|comentarios?)\b.{{0,80}}$ |
+        (?:leave|add|post|write)\s+a\s+(?:comment|reply).{{0,40}}$ |
+        .*\bbefore\s+commenting\b.*$ |
+        # credits and pointers wholly in parentheses: "(Quelle: APA/dpa)", "(Le puede interesar: …)".
+        # Agency sign-offs ("(TTXVN/Vietnam+)", "VNA/CVN") are the article's own last line: they stay.
+        \((?:quelle|source|credits?|crédits?|foto|photo|fuente|con\s+información\s+de|mit\s+material|
+             with\s+files|{_POINTER})\b[^()]{{0,80}}\)\.?$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
-# A newsletter prompt names a subscription and speaks to the reader ("our", "your", "here", "!");
-# a sentence that reports on a newsletter or a sign-up does not.
+# A prompt speaks to the reader ("our", "your", "here", "!") about the publication itself:
+# subscribing, contacting the newsroom, donating. A sentence that reports on a newsletter, a
+# sign-up or a donation does not speak to the reader, and stays.
 _SUBSCRIPTION = re.compile(
     r"newsletter|nieuwsbrief|bản\s+tin|\bsign(?:ing)?[\s-]+up\b|\bsubscribe\b|\bsuscri(?:be|bir)\w*|"
-    r"\babonn(?:ez|ieren\s+sie|eer)\w*|\binscri(?:vez|bete)\w*",
+    r"\babonn(?:ez|ieren\s+sie|iere|eer)\w*|\binscri(?:vez|bete)\w*|\bsubskrypc\w*|\bin\s+your\s+inbox\b",
+    re.IGNORECASE,
+)
+_CONTACT = re.compile(
+    r"\bget\s+in\s+touch\b|\be-?mail\s+us\s+at\b|\bsend\s+us\s+(?:your|a)\b|\b(?:got|have)\s+a\s+story\b|"
+    r"\bstory\s+to\s+(?:tell|share)\b|\bschreiben\s+sie\s+uns\b|\bécrivez[- ]nous\b|\bescríbenos\b",
+    re.IGNORECASE,
+)
+# Appeals for support are addressed to the reader by their own words.
+_SUPPORT = re.compile(
+    r"\bsupport\s+(?:us|our\s+(?:journalism|work|reporting)|independent\s+journalism)\b|\bunterstützen\s+sie\s+uns\b|"
+    r"\bbraucht\s+(?:deine|ihre)\s+unterstützung\b|\bdonate\s+(?:now|today)\b|\bsoutenez[- ]nous\b|"
+    r"\bfaites\s+un\s+don\b|\bapóyanos\b",
     re.IGNORECASE,
 )
 _TO_THE_READER = re.compile(
     r"!|\b(?:our|your|you|here|today|unser\w*|hier|jetzt|notre|nos|votre|ici|nuestr[ao]s?|aquí|onze|je|jouw|"
-    r"của\s+chúng\s+tôi)\b",
+    r"deine?|của\s+chúng\s+tôi)\b",
+    re.IGNORECASE,
+)
+_QUOTES = re.compile(r"[\"“”„«»]")
+# Imperatives that open a line: follow us on a platform, sign up, download the app.
+_IMPERATIVE_PROMPT = re.compile(
+    r"^(?:(?:follow|síguenos|siguenos|sigue|suivez(?:[- ]nous)?|folgen\s+sie|folgt\s+uns|folgst\s+du|"
+    r"join|únete|abonniere)\b.*\b(?:twitter|facebook|instagram|telegram|whatsapp|youtube|tiktok|linkedin|"
+    r"threads|bluesky|google\s+news)\b|"
+    r"(?:sign\s+up|subscribe|abonnieren\s+sie|abonnez-vous|suscríbete|inscríbete)\b)",
+    re.IGNORECASE,
+)
+_APP_PROMPT = re.compile(
+    r"\b(?:download|install|get)\b.*\bapps?\b.*\b(?:ios|android|app\s+store|google\s+play|iphone)\b",
+    re.IGNORECASE,
+)
+_PAYWALL = re.compile(
+    r"\b(?:reserved|réservée?s?|reservados?|vorbehalten)\s+(?:for|to|aux|a|für)\s+"
+    r"(?:subscribers|abonnés|suscriptores|abonnenten)\b|\bil\s+vous\s+reste\s+[\d.,]+\s*%|"
+    r"\bpour\s+lire\s+la\s+suite\b|\blog\s+in\s+or\s+create\s+an\s+account\b|\balready\s+a\s+subscriber\b",
+    re.IGNORECASE,
+)
+# Affiliate disclosures run longer than furniture lines, and always say so.
+DISCLOSURE_MAX_WORDS = 60
+_DISCLOSURE = re.compile(
+    r"\bmay\s+(?:earn|receive|get)\b[^.]{0,40}\b(?:commissions?|compensation)\b[^.]{0,80}"
+    r"\b(?:links?|purchases?|buy\w*|click\w*|partners?)\b|\bearn\s+us\s+a\s+commission\b|\baffiliate\s+commission\b",
     re.IGNORECASE,
 )
 # Han and kana are written without spaces: count two characters as a word.
@@ -151,12 +220,20 @@ def drop_link_lists(paragraphs: list[str], link_texts: Collection[str]) -> list[
 
 
 def is_furniture(paragraph: str) -> bool:
-    """"Read more" lines, newsletter prompts, photo credits, copyright and share lines."""
-    if word_count(paragraph) > FURNITURE_MAX_WORDS:
-        return False
-    if _FURNITURE.match(paragraph.lstrip("-•>» ")):
+    """"Read more" lines, prompts to the reader, photo credits, copyright and share lines, ad labels."""
+    words = word_count(paragraph)
+    if words > FURNITURE_MAX_WORDS:
+        return words <= DISCLOSURE_MAX_WORDS and bool(_DISCLOSURE.search(paragraph) or paragraph.startswith("©"))
+    line = paragraph.lstrip("-•>» ")
+    if _FURNITURE.match(line) or _IMPERATIVE_PROMPT.match(line) or _APP_PROMPT.search(line):
         return True
-    return bool(_SUBSCRIPTION.search(paragraph)) and bool(_TO_THE_READER.search(paragraph))
+    if _PAYWALL.search(line) or _DISCLOSURE.search(line):
+        return True
+    if _QUOTES.search(line):
+        return False  # reported speech ("“Get in touch,” police said") is the story, not a prompt
+    if _SUPPORT.search(line):
+        return True
+    return bool(_TO_THE_READER.search(line)) and bool(_SUBSCRIPTION.search(line) or _CONTACT.search(line))
 
 
 def drop_furniture(paragraphs: list[str]) -> list[str]:

@@ -71,6 +71,103 @@ def test_furniture_lines_are_recognised(line):
 
 
 @pytest.mark.parametrize("line", [
+    "Czytaj też: Wyścig zbrojeń ruszył z kopyta",
+    "Le puede interesar: JEP abrirá tres nuevos macrocasos",
+    "(Le puede interesar: Buscan responsables de bus quemado en Anorí, Antioquia)",
+    "Les også: Tone Damli røper detaljer om frieriet",
+    "ALSO READ: Solar firm to boost clean energy uptake",
+    "MORE : WIN Two tickets to see Girls Aloud at Brighton Pride",
+    "Recommended Videos",
+])
+def test_pointer_lines_in_more_languages_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", ["Advertisement", "Article content", "Passer la publicité", "REKLAMA",
+                                  "Story continues below advertisement"])
+def test_advertising_labels_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", ["Lesedauer: 4 Minuten", "Reading time: 3 min", "5 min read"])
+def test_reading_time_lines_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", [
+    "0 Kommentare",
+    "Keine Kommentare (Kommentare erscheinen erst nach unserer Freigabe)",
+    "Leave a comment",
+    "You must confirm your public display name before commenting",
+])
+def test_comment_widget_lines_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", [
+    "(Quelle: APA/sda/dpa)", "(Credit: Clayton Aldern / Grist)",
+    "(Con información de AFP, EFE y Reuters)", "Fot. Lukasz Nowaczyk / Agencja Gazeta",
+    "Crédits photos : Bestimage", "Titelbild: Geyres Christophe/ABACA/picture-alliance",
+    "Фото: Дмитрий Азаров, Коммерсантъ",
+])
+def test_credit_labels_and_photo_credits_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", ["VNA/CVN", "(TTXVN/Vietnam+)", "(dmk)", "aja/PAP"])
+def test_agency_sign_offs_stay_as_the_seeds_keep_them(line):
+    assert not is_furniture(line)
+
+
+@pytest.mark.parametrize("line", [
+    "Get the latest news from thewest.com.au in your inbox.",
+    "Sign up for breaking news, reviews, opinion, top tech deals, and more.",
+    "Got a story? Get in touch with our news team by emailing us at webnews@metro.co.uk.",
+    "Are protests breaking out in your area? Get in touch at webnews@reachplc.com",
+    "Do you have a story to tell? Email: emma.mackenzie@reachplc.com",
+    "Follow TechRadar on Google News and add us as a preferred source to get our expert news in your feeds.",
+    "Folgst du schon 20 Minuten auf Whatsapp?",
+    "For the latest stories and breaking news updates download the Nationnews apps for iOS and Android.",
+    "Unabhängiger Journalismus braucht deine Unterstützung.",
+    "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte mit einer Spende.",
+    "Il vous reste 57.09% de cet article à lire. La suite est réservée aux abonnés.",
+    "Log in or create an account to continue",
+])
+def test_prompts_to_the_reader_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", [
+    "Postmedia may earn an affiliate commission from purchases made through links on this page.",
+    "We independently select everything we recommend. Buying through us may earn us a commission.",
+    # longer than a furniture line, still a disclosure
+    ("This post contains references to products from one or more of our advertisers. We may receive compensation "
+     "when you click on links to those products. Terms apply to the offers listed on this page. For an explanation "
+     "of our Advertising Policy, visit this page."),
+])
+def test_affiliate_disclosures_are_furniture(line):
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize("line", [
+    "—Associated Press writer John Leicester in Paris contributed to this report.",
+    "With files from The Associated Press",
+    "This article originally appeared on VICE US.",
+    "Quelle: AFP",
+    "Image copyright Getty Images",
+    "Click here to read the unsealed search warrant.",
+])
+def test_reporting_credits_and_navigation_lines_are_furniture(line):
+    assert is_furniture(line)
+
+
+def test_long_copyright_notice_is_furniture():
+    assert is_furniture("© 2022, BreakingBelizeNews.com. This article is the copyrighted property of Breaking Belize "
+                        "News. Written permission must be obtained before reprint in online or print media. "
+                        "REPRINTING CONTENT WITHOUT PERMISSION AND/OR PAYMENT IS THEFT AND PUNISHABLE BY LAW.")
+
+
+@pytest.mark.parametrize("line", [
     BODY,
     "The photo exhibition opens on Friday.",
     "Partager ses connaissances est au cœur du projet.",
@@ -87,9 +184,24 @@ def test_furniture_lines_are_recognised(line):
     "Millions of people sign up for the lottery every week.",
     "Wer den Dienst abonnieren will, zahlt künftig mehr.",
     "The newsletter, published by the central bank, warned of risks.",
-    "Readers who subscribe to the ministry's bulletin will receive the full report, officials said, "
-    "adding that the forum would publish its conclusions later this month in three languages for "
-    "local governments, businesses and universities in both countries.",
+    "More than 200 people attended the forum.",
+    "Advertisement revenue fell 5% in the quarter.",
+    "Comments from the minister drew criticism.",
+    "Users can follow the account on Twitter, the company said.",
+    "Follow-up talks are planned for next week.",
+    "The charity asked residents to make a donation to the fund.",
+    "“Get in touch with your local council if you see anything,” the minister said.",
+    "Subscribers fell by 2 million, the company said.",
+    "Amazon will earn a commission on every sale made through the new platform, analysts said.",
+    "(If you have links to other good guides to packaging, they'd be appreciated!)",
+    "The ministry's reading time campaign starts in May.",
+    "NATO/EU talks resumed on Monday.",
+    "Quelle der Daten ist das Statistische Bundesamt.",
+    "Click the button to start the engine, he said.",
+    "The image caption was wrong, the paper admitted.",
+    ("Readers who subscribe to the ministry's bulletin will receive the full report, officials said, "
+     "adding that the forum would publish its conclusions later this month in three languages for "
+     "local governments, businesses and universities in both countries."),
 ])
 def test_body_sentences_are_not_furniture(line):
     assert not is_furniture(line)
