@@ -105,11 +105,11 @@ _IMPERATIVE_PROMPT = re.compile(
     r"^(?:(?:follow|síguenos|siguenos|sigue|suivez(?:[- ]nous)?|folgen\s+sie|folgt\s+uns|folgst\s+du|"
     r"join|únete|abonniere)\b.*\b(?:twitter|facebook|instagram|telegram|whatsapp|youtube|tiktok|linkedin|"
     r"threads|bluesky|google\s+news)\b|"
-    r"(?:sign\s+up|subscribe|abonnieren\s+sie|abonnez-vous|suscríbete|inscríbete)\b)",
+    r"(?:sign\s+up|subscribe)\s+(?:for|to|here|now|today)\b|(?:abonnieren\s+sie|abonnez-vous|suscríbete|inscríbete)\b)",
     re.IGNORECASE,
 )
 _APP_PROMPT = re.compile(
-    r"\b(?:download|install|get)\b.*\bapps?\b.*\b(?:ios|android|app\s+store|google\s+play|iphone)\b",
+    r"^(?:for\s+the\s+latest\b[^.]*?)?\b(?:download|install|get)\b.*\bapps?\b.*\b(?:ios|android|app\s+store|google\s+play)\b",
     re.IGNORECASE,
 )
 _PAYWALL = re.compile(
@@ -225,7 +225,7 @@ def is_furniture(paragraph: str) -> bool:
     if words > FURNITURE_MAX_WORDS:
         return words <= DISCLOSURE_MAX_WORDS and bool(_DISCLOSURE.search(paragraph) or paragraph.startswith("©"))
     line = paragraph.lstrip("-•>» ")
-    if _FURNITURE.match(line) or _IMPERATIVE_PROMPT.match(line) or _APP_PROMPT.search(line):
+    if _FURNITURE.match(line) or _IMPERATIVE_PROMPT.match(line) or _APP_PROMPT.match(line):
         return True
     if _PAYWALL.search(line) or _DISCLOSURE.search(line):
         return True

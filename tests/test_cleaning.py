@@ -197,6 +197,8 @@ def test_long_copyright_notice_is_furniture():
     "The ministry's reading time campaign starts in May.",
     "NATO/EU talks resumed on Monday.",
     "Quelle der Daten ist das Statistische Bundesamt.",
+    "Sign up is open until May 5 on the city's website.",
+    "Users can download the app on iOS and Android from Monday.",
     "Click the button to start the engine, he said.",
     "The image caption was wrong, the paper admitted.",
     ("Readers who subscribe to the ministry's bulletin will receive the full report, officials said, "
