@@ -39,17 +39,16 @@ _POINTER = (  # a label alone on its line, or followed by a link title (no sente
 )
 _FURNITURE = re.compile(
     rf"""^(?:
-        (?:{_POINTER})\s*(?:[:»>|–—-]\s*\S.*[^.!])?$ |
+        (?:{_POINTER})(?:(?:\s*[:»>|]|\s+[–—-])\s*\S.*[^.!])?$ |
         fehler\s+gefunden\s*\?.*$ |
         (?:photo|photograph|foto|ảnh|bild|titelbild|bildquelle|picture|image(?:\s+illustrative)?|фото|
            crédits?\s+photos?|credits?)(?:\s+credits?)?\s*:\s*\S.{{0,60}}$ |
         fot\.\s+\S.{{0,60}}$ |
         (?:quelle|fuente)\s*:\s*[^.]{{1,60}}$ |
-        image\s+(?:copyright|caption)\b.*$ |
-        # reporting credits and syndication notes: who wrote it, not what it says
+        image\s+copyright\b.{{0,60}}$ |
+        # reporting credits: who wrote it, not what it says ("With files from Reuters")
         .*\bcontributed\s+to\s+this\s+(?:report|story|article)\.?$ |
-        (?:with\s+files\s+from|with\s+reporting\s+by|additional\s+reporting\s+by)\b.*$ |
-        this\s+(?:article|story|post)\s+(?:was\s+)?(?:originally|first)\s+(?:appeared|published)\b.*$ |
+        (?:with\s+files\s+from|with\s+reporting\s+by|additional\s+reporting\s+by)\s[^,;]{{1,120}}$ |
         click\s+here\b.*$ |
         (?:©|\(c\)\s*\d{{4}}|copyright\s*(?::|©|\(c\)|\d{{4}})).*$ |
         .*\ball\s+rights\s+reserved\.?$ |
@@ -62,67 +61,72 @@ _FURNITURE = re.compile(
         # reading-time lines
         (?:lesedauer|reading\s+time|temps\s+de\s+lecture|tiempo\s+de\s+lectura|leestijd)\s*:?\s*(?:ca\.\s*)?\d+\s*\w*\.?$ |
         \d+\s*(?:min|mins|minutes?)\.?\s+read$ |
-        # comment widgets
+        # comment widgets: the whole line is the widget's label
         (?:\d+\s+)?(?:comments?|kommentare?|commentaires?|comentarios?)(?:\s*\(\d+\))?$ |
-        (?:no|keine|aucun|sin)\s+(?:comments?|kommentare?|commentaires?|comentarios?)\b.{{0,80}}$ |
-        (?:leave|add|post|write)\s+a\s+(?:comment|reply).{{0,40}}$ |
-        .*\bbefore\s+commenting\b.*$ |
+        (?:no|keine|aucun|sin)\s+(?:comments?|kommentare?|commentaires?|comentarios?)(?:\s+yet)?\.?(?:\s*\([^()]*\))?$ |
+        (?:leave|add|post|write)\s+a\s+(?:comment|reply)\s*[.:!]?$ |
+        .*\byou\b.*\bbefore\s+commenting\b.*$ |
         # credits and pointers wholly in parentheses: "(Quelle: APA/dpa)", "(Le puede interesar: …)".
         # Agency sign-offs ("(TTXVN/Vietnam+)", "VNA/CVN") are the article's own last line: they stay.
-        \((?:quelle|source|credits?|crédits?|foto|photo|fuente|con\s+información\s+de|mit\s+material|
-             with\s+files|{_POINTER})\b[^()]{{0,80}}\)\.?$
+        \((?:(?:quelle|source|credits?|crédits?|foto|photo|fuente|{_POINTER})\s*:|
+             con\s+información\s+de\s|mit\s+material\s|with\s+files\s+from\s)[^()]{{0,80}}\)\.?$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Where a prompt's own words start a sentence: "Got a story? Get in touch ...".
+_SENTENCE_START = r"(?:^|[.!?]\s+)"
 # A prompt speaks to the reader ("our", "your", "here", "!") about the publication itself:
-# subscribing, contacting the newsroom, donating. A sentence that reports on a newsletter, a
-# sign-up or a donation does not speak to the reader, and stays.
+# subscribing, contacting the newsroom. A sentence that reports on a newsletter or a sign-up
+# does not speak to the reader, and stays.
 _SUBSCRIPTION = re.compile(
     r"newsletter|nieuwsbrief|bản\s+tin|\bsign(?:ing)?[\s-]+up\b|\bsubscribe\b|\bsuscri(?:be|bir)\w*|"
-    r"\babonn(?:ez|ieren\s+sie|iere|eer)\w*|\binscri(?:vez|bete)\w*|\bsubskrypc\w*|\bin\s+your\s+inbox\b",
+    r"\babonn(?:ez|ieren\s+sie|iere|eer)\w*|\binscri(?:vez|bete)\w*|\bsubskrypcj\w*",
     re.IGNORECASE,
 )
 _CONTACT = re.compile(
-    r"\bget\s+in\s+touch\b|\be-?mail\s+us\s+at\b|\bsend\s+us\s+(?:your|a)\b|\b(?:got|have)\s+a\s+story\b|"
-    r"\bstory\s+to\s+(?:tell|share)\b|\bschreiben\s+sie\s+uns\b|\bécrivez[- ]nous\b|\bescríbenos\b",
+    _SENTENCE_START + r"(?:get\s+in\s+touch|e-?mail\s+us\s+at|send\s+us\s+(?:your|a)\b|"
+    r"(?:do\s+you\s+have|have\s+you\s+got|got)\s+a\s+story|schreiben\s+sie\s+uns|écrivez[- ]nous|escríbenos)",
     re.IGNORECASE,
 )
-# Appeals for support are addressed to the reader by their own words.
+# Appeals for support address the reader by their own words: imperatives opening a sentence.
 _SUPPORT = re.compile(
-    r"\bsupport\s+(?:us|our\s+(?:journalism|work|reporting)|independent\s+journalism)\b|\bunterstützen\s+sie\s+uns\b|"
-    r"\bbraucht\s+(?:deine|ihre)\s+unterstützung\b|\bdonate\s+(?:now|today)\b|\bsoutenez[- ]nous\b|"
-    r"\bfaites\s+un\s+don\b|\bapóyanos\b",
+    _SENTENCE_START + r"(?:please\s+)?(?:(?-i:[Ss]upport\s+us)\b|support\s+(?:our|independent)\s+journalism|"
+    r"donate\s+(?:now|today)|soutenez[- ]nous|faites\s+un\s+don|apóyanos)|(?-i:unterstützen\s+Sie\s+uns)|"
+    r"\bbraucht\s+(?:deine|ihre)\s+unterstützung\b",
     re.IGNORECASE,
 )
 _TO_THE_READER = re.compile(
-    r"!|\b(?:our|your|you|here|today|unser\w*|hier|jetzt|notre|nos|votre|ici|nuestr[ao]s?|aquí|onze|je|jouw|"
+    r"!|\b(?:our|your|you|here|unser\w*|hier|jetzt|notre|nos|votre|ici|nuestr[ao]s?|aquí|onze|jouw|"
     r"deine?|của\s+chúng\s+tôi)\b",
     re.IGNORECASE,
 )
-_QUOTES = re.compile(r"[\"“”„«»]")
-# Imperatives that open a line: follow us on a platform, sign up, download the app.
+# Quotation marks open reported speech ("“Get in touch,” police said"): the story, not a prompt.
+# ’ is left out: it is also the apostrophe of "you’re".
+_QUOTES = re.compile(r"[\"“”„«»‘‹›]")
+# Imperatives that open a line: follow us on a platform, sign up, get it in your inbox, get the app.
 _IMPERATIVE_PROMPT = re.compile(
-    r"^(?:(?:follow|síguenos|siguenos|sigue|suivez(?:[- ]nous)?|folgen\s+sie|folgt\s+uns|folgst\s+du|"
-    r"join|únete|abonniere)\b.*\b(?:twitter|facebook|instagram|telegram|whatsapp|youtube|tiktok|linkedin|"
-    r"threads|bluesky|google\s+news)\b|"
-    r"(?:sign\s+up|subscribe)\s+(?:for|to|here|now|today)\b|(?:abonnieren\s+sie|abonnez-vous|suscríbete|inscríbete)\b)",
-    re.IGNORECASE,
-)
-_APP_PROMPT = re.compile(
-    r"^(?:for\s+the\s+latest\b[^.]*?)?\b(?:download|install|get)\b.*\bapps?\b.*\b(?:ios|android|app\s+store|google\s+play)\b",
+    r"^(?:(?:follow(?!-)|síguenos|siguenos|suivez(?:[- ]nous)?|(?-i:Folgen\s+Sie)|folgt\s+uns|folgst\s+du|"
+    r"join\s+(?:us|our)|únete|abonniere)\b.*\b(?:twitter|facebook|instagram|telegram|whatsapp|youtube|tiktok|"
+    r"linkedin|threads|bluesky|google\s+news)\b|"
+    r"(?:sign\s+up|subscribe)\s+(?:for|to|here|now|today)\b|(?:abonnieren\s+sie|abonnez-vous|suscríbete|inscríbete)\b|"
+    r"(?:get|receive)\b.*\bin\s+your\s+inbox\b|"
+    r"(?:for\s+the\s+latest\b[^.]*?\s)?(?:download|install|get)\s+(?:the|our)\b[^.]{0,60}\bapps?\b[^.]{0,40}"
+    r"\b(?:ios|android|app\s+store|google\s+play)\b)",
     re.IGNORECASE,
 )
 _PAYWALL = re.compile(
     r"\b(?:reserved|réservée?s?|reservados?|vorbehalten)\s+(?:for|to|aux|a|für)\s+"
     r"(?:subscribers|abonnés|suscriptores|abonnenten)\b|\bil\s+vous\s+reste\s+[\d.,]+\s*%|"
-    r"\bpour\s+lire\s+la\s+suite\b|\blog\s+in\s+or\s+create\s+an\s+account\b|\balready\s+a\s+subscriber\b",
+    r"\bpour\s+lire\s+la\s+suite\b|\blog\s+in\s+or\s+create\s+an\s+account\b|"
+    r"\byou(?:'|’|\s+a)re\s+already\s+a\s+subscriber\b",
     re.IGNORECASE,
 )
-# Affiliate disclosures run longer than furniture lines, and always say so.
+# Affiliate disclosures run longer than furniture lines, and always say who earns what.
 DISCLOSURE_MAX_WORDS = 60
 _DISCLOSURE = re.compile(
-    r"\bmay\s+(?:earn|receive|get)\b[^.]{0,40}\b(?:commissions?|compensation)\b[^.]{0,80}"
-    r"\b(?:links?|purchases?|buy\w*|click\w*|partners?)\b|\bearn\s+us\s+a\s+commission\b|\baffiliate\s+commission\b",
+    r"\bwe\s+may\s+(?:earn|receive|get)\b[^.]{0,40}\b(?:commissions?|compensation)\b|"
+    r"\bmay\s+earn\b[^.]{0,30}\bcommissions?\b[^.]{0,80}\b(?:links?|purchases?)\b|"
+    r"\bearn\s+us\s+a\s+commission\b|\baffiliate\s+commission\b",
     re.IGNORECASE,
 )
 # Han and kana are written without spaces: count two characters as a word.
@@ -225,13 +229,11 @@ def is_furniture(paragraph: str) -> bool:
     if words > FURNITURE_MAX_WORDS:
         return words <= DISCLOSURE_MAX_WORDS and bool(_DISCLOSURE.search(paragraph) or paragraph.startswith("©"))
     line = paragraph.lstrip("-•>» ")
-    if _FURNITURE.match(line) or _IMPERATIVE_PROMPT.match(line) or _APP_PROMPT.match(line):
-        return True
-    if _PAYWALL.search(line) or _DISCLOSURE.search(line):
+    if _FURNITURE.match(line) or _PAYWALL.search(line) or _DISCLOSURE.search(line):
         return True
     if _QUOTES.search(line):
-        return False  # reported speech ("“Get in touch,” police said") is the story, not a prompt
-    if _SUPPORT.search(line):
+        return False  # reported speech: the prompts below only ever address the reader directly
+    if _IMPERATIVE_PROMPT.match(line) or _SUPPORT.search(line):
         return True
     return bool(_TO_THE_READER.search(line)) and bool(_SUBSCRIPTION.search(line) or _CONTACT.search(line))
 

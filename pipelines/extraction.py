@@ -185,8 +185,11 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str |
     )
 
 
+_NEVER_TEXT = lxml.etree.XPath("//script[not(@type='application/ld+json')] | //style | //svg | //noscript")
+
+
 def _visible_text(tree: lxml.html.HtmlElement) -> str:
-    """The body's text: extract_article strips scripts, styles and comments before it asks."""
+    """The body's text: extract_article drops scripts and styles before it asks (JSON-LD is not in <body>)."""
     body = tree.find("body")
     return "".join(body.itertext()) if body is not None else ""
 
@@ -282,10 +285,11 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     headlines = [title, *(normalize_space(h.text_content()) for h in tree.iter("h1"))]
     for element in _select(tree, rules.selectors.prune):
         element.drop_tree()
-    published = _published(tree, rules, json_ld, url)
-    # Metadata, title and date have read the scripts (JSON-LD) they need; trafilatura drops
-    # these elements in every run anyway: once here makes each of its tree copies smaller.
-    lxml.etree.strip_elements(tree, "script", "style", "svg", "noscript", "template", lxml.etree.Comment, with_tail=False)
+    published = _published(tree, rules, json_ld, metadata.url or url)
+    # trafilatura drops these elements in every run: once here makes each of its tree copies
+    # smaller. JSON-LD stays: trafilatura's fallbacks read the article body from it.
+    for element in _NEVER_TEXT(tree):
+        element.drop_tree()
 
     lead = _first_text(tree, rules.selectors.lead)
     body_elements = _select(tree, rules.selectors.body)

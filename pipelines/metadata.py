@@ -19,6 +19,7 @@ from trafilatura.metadata import (
     extract_meta_json,
     extract_sitename,
     extract_title,
+    extract_url,
 )
 from trafilatura.settings import Document
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def page_metadata(tree: lxml.html.HtmlElement, url: str) -> Document:
-    """Title, author, description, site name, categories and tags, in trafilatura's order of trust.
+    """Title, author, description, URL, site name, categories and tags, in trafilatura's order of trust.
 
     The same steps as ``trafilatura.extract_metadata`` for these fields; the tree is only read.
     """
@@ -44,7 +45,8 @@ def page_metadata(tree: lxml.html.HtmlElement, url: str) -> Document:
         metadata.sitename = metadata.sitename.lstrip("@")
         if metadata.sitename and "." not in metadata.sitename and not metadata.sitename[0].isupper():
             metadata.sitename = metadata.sitename.title()
-    elif url and (match := META_URL.match(url)):
+    metadata.url = metadata.url or extract_url(tree, url)  # the page's own URL: canonical, og:url
+    if not metadata.sitename and metadata.url and (match := META_URL.match(metadata.url)):
         metadata.sitename = match[1]
     metadata.categories = metadata.categories or extract_catstags("category", tree)
     metadata.tags = metadata.tags or extract_catstags("tag", tree)

@@ -253,3 +253,32 @@ def test_page_metadata_reads_what_trafilatura_extract_metadata_reads(url):
     assert ours.title and ours.author
     for field in ("title", "author", "description", "sitename", "categories", "tags"):
         assert getattr(ours, field) == getattr(theirs, field), field
+
+
+def test_article_only_in_json_ld_is_still_extracted():
+    # Pages rendered by script carry the body only in JSON-LD; trafilatura's fallback reads it there.
+    body = " ".join(f"Sentence {i} tells a long and detailed story about the local cooperation forum held in the "
+                    "province this week." for i in range(12))
+    page = _article_page({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Forum",
+                          "articleBody": body}, paragraphs=0).replace("<article><h1>Forum</h1></article>", "<div id='app'></div>")
+    assert "Sentence 11 tells" in extract_article(page, "https://example.org/news/forum-1.html")["text"]
+
+
+def test_article_inside_a_template_element_is_extracted():
+    # Declarative shadow DOM: the article is the template's content, which trafilatura keeps.
+    page = ("<html lang='en'><head><title>Forum</title></head><body><article-view><template shadowrootmode='open'>"
+            "<h1>Forum</h1>" + "".join(f"<p>Paragraph {i} tells a long and detailed story about the local cooperation "
+                                       "forum held in the province this week.</p>" for i in range(6))
+            + "</template></article-view></body></html>")
+    assert "Paragraph 5 tells" in extract_article(page, "https://example.org/news/forum-1.html")["text"]
+
+
+def test_site_name_comes_from_the_pages_own_url():
+    # Fetched from a CDN host, the page names its canonical address: the site name is the canonical host's.
+    from trafilatura.utils import load_html
+
+    from pipelines.metadata import page_metadata
+
+    page = _article_page({}).replace("<title>Forum</title>", "<title>Forum</title>"
+                                     "<link rel='canonical' href='https://www.dailynews.com/news/forum-1.html'>")
+    assert page_metadata(load_html(page), "https://amp.dailynews-cdn.net/forum-1.html").sitename == "dailynews.com"
