@@ -201,8 +201,8 @@ def report(devset: Path, limit: int | None, split: str, variants: list[str]) -> 
         "",
         "## Metadata (share of labelled pages right)",
         "",
-        f"| variant | title exact (n={labelled['title']}) | date, same day (n={labelled['date']}) "
-        f"| author (n={labelled['author']}) | language (n={labelled['language']}) |",
+        (f"| variant | title exact (n={labelled['title']}) | date, same day (n={labelled['date']}) "
+         f"| author (n={labelled['author']}) | language (n={labelled['language']}) |"),
         "|---|---|---|---|---|",
         *meta_rows,
     ]) + "\n"

@@ -36,7 +36,7 @@ def page_metadata(tree: lxml.html.HtmlElement, url: str) -> Document:
         metadata.author = None
     try:
         metadata = extract_meta_json(tree, metadata)
-    except Exception as exc:  # trafilatura's JSON-LD reader has its own bugs; the page is still worth reading
+    except Exception as exc:  # noqa: BLE001 -- trafilatura catches its JSON-LD reader's bugs the same way
         logger.debug("JSON-LD metadata of %s unreadable: %s", url, exc)
     metadata.title = metadata.title or extract_title(tree)
     metadata.author = metadata.author or extract_author(tree)
