@@ -19,6 +19,8 @@ from pipelines.jsonld import JsonLd
 
 # " | Site", " - Site", " – Site", " :: Site", " — Site", "｜Site" between headline and site name.
 _SITE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|»)\s+|\s*[｜ㅣ]\s*")
+# At the end only: Scandinavian headlines open with a dash that marks a quote ("– Angsten vil øke").
+_DANGLING_SEPARATOR = re.compile(r"(?:\s+[|·–—-])+$")
 # A part names the site when the site's name makes up a good share of it ("Die Neue
 # Südtiroler Tageszeitung" for tageszeitung.it), not when a short name hides inside a word
 # ("AP" in "Japan").
@@ -32,8 +34,8 @@ def _clean(text: str | None) -> str:
     return normalize_space(unescape(text or ""))
 
 
-def _key(text: str) -> str:
-    return text.casefold()
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
 
 
 def _domain_label(url: str) -> str:
@@ -83,6 +85,8 @@ def title_candidates(
     }
     for source in ("og:title", "twitter:title", "title"):
         found[source] = [strip_site_name(t, sitename, url) for t in found[source]]
+    # A separator left over from a hidden site name or kicker ("Headline |") is not the headline's.
+    found = {source: [_DANGLING_SEPARATOR.sub("", t) for t in texts] for source, texts in found.items()}
     return {source: [t for t in texts if t] for source, texts in found.items() if any(texts)}
 
 
@@ -96,10 +100,16 @@ def choose_title(
     the first ``<h1>``; ``<title>``; trafilatura's title.
     """
     found = title_candidates(tree, json_ld or JsonLd.of(tree), sitename, url)
-    others = {_key(t) for source, texts in found.items() if source != "h1" for t in texts}
+    # Compared on letters and digits: "d’actions" and "d'actions", an h1 set in capitals and its
+    # title-case og:title agree. An h1 whose words run together (a kicker element glued to the
+    # headline: "Einheit der WocheLagen-Pyramide") confirms nothing. The h1 is returned as the
+    # page prints it, unless the other source is longer: the h1's elements lost the punctuation
+    # between kicker and headline ("Ausschuss zur Ahrtal-Flut Zwei Rücktritte").
+    others = {squash(t): t for source, texts in found.items() if source != "h1" for t in reversed(texts)}
     for h1 in found.get("h1", []):
-        if _key(h1) in others:
-            return h1
+        other = others.get(squash(h1)) if squash(h1) else None
+        if other and _words(h1) == _words(other):
+            return h1 if len(h1) >= len(other) else other
     for source in ("json-ld", "og:title", "json-ld-other", "h1", "title"):
         if found.get(source):
             return found[source][0]

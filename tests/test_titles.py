@@ -79,3 +79,29 @@ def test_only_the_site_part_is_cut_and_other_separators_are_kept():
     title = "Việt Nam – Nhật Bản: hợp tác địa phương – Phần 2 – VietnamPlus"
     assert strip_site_name(title, "VietnamPlus", "https://www.vietnamplus.vn/x-post1.vnp") == (
         "Việt Nam – Nhật Bản: hợp tác địa phương – Phần 2")
+
+
+def test_h1_in_capitals_confirmed_by_a_title_case_og_title_is_returned_as_printed():
+    assert choose(page(h1s=[HEADLINE.upper()], og=HEADLINE)) == HEADLINE.upper()
+
+
+def test_h1_with_typographic_apostrophe_confirmed_by_a_plain_one_is_returned_as_printed():
+    assert choose(page(h1s=["Gunma’s governor visits Hanoi"], og="Gunma's governor visits Hanoi")) == (
+        "Gunma’s governor visits Hanoi")
+
+
+def test_h1_with_a_kicker_glued_to_the_headline_confirms_nothing():
+    tree = page(h1s=["<span>Local cooperation</span><span>Gunma governor visits Hanoi</span>"],
+                json_ld="Gunma governor visits Hanoi", og="Local cooperation | Gunma governor visits Hanoi")
+    assert choose(tree) == "Gunma governor visits Hanoi"
+
+
+def test_h1_that_lost_the_punctuation_between_kicker_and_headline_yields_to_the_source_that_has_it():
+    tree = page(h1s=["<span>Local cooperation</span> <span>Gunma governor visits Hanoi</span>"],
+                og="Local cooperation: Gunma governor visits Hanoi")
+    assert choose(tree) == "Local cooperation: Gunma governor visits Hanoi"
+
+
+def test_a_dangling_separator_at_the_end_is_dropped_and_a_quote_dash_at_the_start_kept():
+    assert choose(page(h1s=[f"{HEADLINE} |"], og=HEADLINE)) == HEADLINE
+    assert choose(page(h1s=["– Angsten vil øke"], og="– Angsten vil øke")) == "– Angsten vil øke"
