@@ -30,10 +30,11 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, host_of, rules_for_url
 from crawler.urls import url_key
+from pipelines.authors import clean_authors, publisher_names
 from pipelines.cleaning import clean_paragraphs, normalize_space, squash, word_count
 from pipelines.evaluation import shingles
 from pipelines.jsonld import JsonLd
-from pipelines.titles import choose_title
+from pipelines.titles import choose_title, domain_label
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -305,7 +306,8 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         body = _generic_body(tree, url)
         body = _json_ld_body(json_ld, body or "") or body
 
-    author = _first_text(tree, rules.selectors.author) or normalize_space(metadata.author) or None
+    author = _first_text(tree, rules.selectors.author) or clean_authors(
+        metadata.author, publisher_names(json_ld, metadata.sitename, domain_label(url)), html)
     authors = [a.strip() for a in (author or "").split(";")]
     paragraphs = _paragraphs(body)
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.

@@ -38,7 +38,7 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def _domain_label(url: str) -> str:
+def domain_label(url: str) -> str:
     """The registered name of the host: "cnn" for edition.cnn.com, "bbc" for www.bbc.co.uk."""
     labels = (urlsplit(url).hostname or "").split(".")
     if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
@@ -51,7 +51,7 @@ def strip_site_name(title: str, sitename: str | None, url: str) -> str:
     separators = list(_SITE_SEPARATOR.finditer(title))
     if not separators:
         return title
-    domain = squash(_domain_label(url))
+    domain = squash(domain_label(url))
     if _names(title[separators[-1].end():], {domain, squash(sitename or "")}):
         return title[: separators[-1].start()].strip()
     # At the start, only the domain's own name counts: a site called "Vietnam+" does not
