@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.evaluation import precision_recall
+from pipelines.extraction import one_thread_per_worker
 
 DEFAULT_DEVSET = Path(__file__).resolve().parent.parent.parent / "shared" / "devset"
 
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="run only these (repeatable)")
     parser.add_argument("--report", type=Path, default=Path("bench/reports/extraction.md"))
     args = parser.parse_args(argv)
+    one_thread_per_worker()  # one core: numpy's thread pool would count a second one
     if not (args.devset / "fundus" / "ground-truth.json").is_file():
         print(f"bench: no development set at {args.devset} (expected fundus/ and trafilatura/ with ground-truth.json);"
               " pass --devset PATH", file=sys.stderr)

@@ -282,3 +282,40 @@ def test_site_name_comes_from_the_pages_own_url():
     page = _article_page({}).replace("<title>Forum</title>", "<title>Forum</title>"
                                      "<link rel='canonical' href='https://www.dailynews.com/news/forum-1.html'>")
     assert page_metadata(load_html(page), "https://amp.dailynews-cdn.net/forum-1.html").sitename == "dailynews.com"
+
+
+_GERMAN = ("Die Bundesregierung hat am Dienstag ein neues Gesetz beschlossen, das die Mieten in den großen "
+           "Städten begrenzen soll. ")
+_ENGLISH = "The government approved a new law on Tuesday that is meant to cap rents in the largest cities. "
+
+
+def _page_in(lang: str, sentence: str, repeat: int) -> str:
+    body = "".join(f"<p>{n}: {sentence * 2}</p>" for n in range(repeat))  # distinct: repeats are dropped
+    return f"<html lang='{lang}'><head><title>Mieten</title></head><body><article><h1>Mieten</h1>{body}</article></body></html>"
+
+
+def test_a_long_text_overrules_the_template_default_english():
+    assert extract_article(_page_in("en", _GERMAN, 4), "https://example.org/a.html")["language"] == "de"
+
+
+def test_a_short_text_does_not_overrule_the_declared_language():
+    assert extract_article(_page_in("en", _GERMAN, 1), "https://example.org/a.html")["language"] == "en"
+
+
+def test_a_declaration_other_than_english_is_trusted():
+    assert extract_article(_page_in("de", _ENGLISH, 4), "https://example.org/a.html")["language"] == "de"
+
+
+def test_a_page_that_declares_no_language_gets_the_detected_one():
+    page = _page_in("", _GERMAN, 1).replace(" lang=''", "")
+    assert extract_article(page, "https://example.org/a.html")["language"] == "de"
+
+
+def test_extraction_workers_keep_numerical_libraries_on_one_thread(monkeypatch):
+    for name in extraction._NATIVE_THREAD_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own setting stays
+    extraction.one_thread_per_worker()
+    import os
+
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
