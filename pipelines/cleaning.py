@@ -50,6 +50,7 @@ _FURNITURE = re.compile(
         .*\bcontributed\s+to\s+this\s+(?:report|story|article)\.?$ |
         (?:with\s+files\s+from|with\s+reporting\s+by|additional\s+reporting\s+by)\s[^,;]{{1,120}}$ |
         click\s+here\b.*$ |
+        this\s+is\s+a\s+(?:breaking|developing)\s+(?:news\s+|new\s+)?story\b.{{0,60}}$ |
         (?:©|\(c\)\s*\d{{4}}|copyright\s*(?::|©|\(c\)|\d{{4}})).*$ |
         .*\ball\s+rights\s+reserved\.?$ |
         (?:share|teilen|partager|chia\s+sẻ)(?:\s+(?:this(?:\s+article|\s+story)?|on\s+\w+))?\s*:?$ |

@@ -155,6 +155,8 @@ def test_affiliate_disclosures_are_furniture(line):
     "Quelle: AFP",
     "Image copyright Getty Images",
     "Click here to read the unsealed search warrant.",
+    "This is a breaking news story - more to follow",
+    "This is a developing story and will be updated.",
 ])
 def test_reporting_credits_and_navigation_lines_are_furniture(line):
     assert is_furniture(line)
@@ -196,6 +198,7 @@ def test_long_copyright_notice_is_furniture():
     "The ministry's reading time campaign starts in May.",
     "NATO/EU talks resumed on Monday.",
     "Quelle der Daten ist das Statistische Bundesamt.",
+    "This is a breaking story of national importance, the editor said, and the paper published it on Sunday morning.",
     "Sign up is open until May 5 on the city's website.",
     "Users can download the app on iOS and Android from Monday.",
     'No comment was made by the ministry on Tuesday.',
