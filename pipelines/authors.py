@@ -8,58 +8,88 @@ label ("Par Attac France", "责任编辑：孔德明"), and drops the dots of in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from pipelines.cleaning import normalize_space, squash
+from pipelines.cleaning import normalize_space
 from pipelines.jsonld import JsonLd
 
-# Byline labels before a name: "By", "Von", "Par", "Autor:", "Interview", "责任编辑：".
-_LABEL = re.compile(
-    r"^(?:(?:by|von|vom|par|por|door|av|af|auteur|autor|autorin|interview|text|texte|redaktion|"
-    r"tác\s+giả)(?:\s*[:：]\s*|\s+)|责任编辑\s*[:：]\s*|作者\s*[:：]\s*)",
+# Byline labels before a name. With a colon ("Autor: Smith") always; as a bare word ("Von Nina
+# Magoley", "Par Attac France") only when two words of the name remain, and never before a
+# particle, so that "Par Nilsson", "Von Hippel" and "Von der Leyen" keep their names.
+_LABEL_WITH_COLON = re.compile(
+    r"^(?:by|von|par|por|door|auteur|autor|autorin|text|texte|redaktion|tác\s+giả|责任编辑|作者)\s*[:：]\s*",
+    re.IGNORECASE,
+)
+_LABEL_WORD = re.compile(
+    r"^(?:(?:by|vom|door|auteur|autor|autorin|interview)\s+|"
+    r"(?:von|par|por|av|af)\s+(?!(?:der|den|dem|de|del|la|le|van|von)\b)(?=\S+\s+\S))",
     re.IGNORECASE,
 )
 _QUOTES = "'\"“”‘’«» "
-# A publication's name this long found inside an author's ("Redacción Trome") is the newsroom;
-# shorter ones ("ap", "el") hide inside people's names.
-PUBLISHER_MIN_CHARS = 4
+# Words that, around the publication's name, make it the newsroom or the company rather than a
+# person: "Redacción Trome", "Frankfurter Allgemeine Zeitung GmbH".
+_NEWSROOM = {"redacción", "redaccion", "redaktion", "redação", "rédaction", "newsroom", "staff", "desk",
+             "noticias", "news", "team", "agencies", "online", "digital", "the", "com", "developer",
+             "gmbh", "ag", "ltd", "inc", "llc", "sa", "verlag", "media", "group"}
 # Name parts that are printed with a dot: initials, "Jr.", "Sr.", "Dr.".
 _DOTTED = re.compile(r"^(?:\w|jr|sr|dr|st)$", re.IGNORECASE)
 
 
-def publisher_names(json_ld: JsonLd, *names: str | None) -> set[str]:
-    """The publication's names, compared on letters and digits: site name, JSON-LD publisher."""
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", text.casefold()))
+
+
+def publisher_names(json_ld: JsonLd, *names: str | None) -> set[tuple[str, ...]]:
+    """The publication's names, as words: site name, domain, JSON-LD publisher."""
     found = set(names)
     for node in json_ld.article_nodes():
         publisher = node.get("publisher")
         for entry in publisher if isinstance(publisher, list) else [publisher]:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                found.add(entry["name"])
-    return {squash(name) for name in found if name and squash(name)}
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            if isinstance(name, str):
+                found.add(name)
+    return {words for words in map(_words, filter(None, found)) if words}
 
 
-def clean_authors(author: str | None, publishers: Iterable[str], page: str) -> str | None:
-    """``author`` ("A; B") without labels and without the publication, names as ``page`` prints them."""
-    names = [_LABEL.sub("", name).strip(_QUOTES) for name in (normalize_space(a) for a in (author or "").split(";"))]
+def clean_authors(author: str | None, publishers: Iterable[tuple[str, ...]], printed: Callable[[], str]) -> str | None:
+    """``author`` ("A; B") without labels and the publication; initials as the ``printed`` text has them."""
+    names = [_strip_label(normalize_space(a)).strip(_QUOTES) for a in (author or "").split(";")]
     names = [name for name in names if name]
     publishers = set(publishers)
-    people = [name for name in names if not _names_publisher(squash(name), publishers)]
-    names = [_as_printed(name, page) for name in people or names]
+    people = [name for name in names if not _is_publisher(_words(name), publishers)]
+    names = [_as_printed(name, printed) for name in people or names]
     return "; ".join(dict.fromkeys(names)) or None
 
 
-def _names_publisher(name: str, publishers: set[str]) -> bool:
-    """The publication itself, or its newsroom ("Redacción Trome", "NOTICIAS TROME")."""
-    return name in publishers or any(len(p) >= PUBLISHER_MIN_CHARS and p in name for p in publishers)
+def _strip_label(name: str) -> str:
+    return _LABEL_WORD.sub("", _LABEL_WITH_COLON.sub("", name))
 
 
-def _as_printed(name: str, page: str) -> str:
-    """The page's own spelling of a name whose initials lost their dots ("Perry Bacon Jr" -> "Jr.")."""
+def _is_publisher(name: tuple[str, ...], publishers: set[tuple[str, ...]]) -> bool:
+    """The publication itself, or its newsroom: "NOTICIAS TROME", "Redacción Trome"."""
+    for publisher in publishers:
+        if name == publisher:
+            return True
+        rest = name[len(publisher):] if name[: len(publisher)] == publisher else (
+            name[: -len(publisher)] if name[-len(publisher):] == publisher else None)
+        if rest and all(word in _NEWSROOM for word in rest):
+            return True
+    return False
+
+
+def _as_printed(name: str, printed: Callable[[], str]) -> str:
+    """The page's own spelling of a name whose initials lost their dots ("Perry Bacon Jr" -> "Jr.").
+
+    Only the visible text counts (not links or attributes), parts stay apart (a dot or a space
+    between them), and the match may differ from ``name`` only by dots and case.
+    """
     parts = name.split()
     if not any(_DOTTED.match(part) for part in parts):
         return name
-    pattern = "".join(
-        re.escape(part) + (r"\.?\s*" if _DOTTED.match(part) else r"\s+") for part in parts
-    ).removesuffix(r"\s*").removesuffix(r"\s+")
-    found = re.search(rf"(?<!\w){pattern}(?!\w)", page, re.IGNORECASE)
-    return normalize_space(found[0]) if found else name
+    pattern = r"(?:\.\s*|\s+)".join(re.escape(part) for part in parts)
+    # A final initial keeps its dot even when the next element's text runs on ("Joe S.At Appen").
+    pattern += r"(?:\.|(?!\w))" if _DOTTED.match(parts[-1]) else r"(?!\w)"
+    found = re.search(rf"(?<!\w){pattern}", printed(), re.IGNORECASE)
+    if found is None or _words(found[0]) != _words(name):
+        return name
+    return normalize_space(found[0])

@@ -50,7 +50,11 @@ _FURNITURE = re.compile(
         .*\bcontributed\s+to\s+this\s+(?:report|story|article)\.?$ |
         (?:with\s+files\s+from|with\s+reporting\s+by|additional\s+reporting\s+by)\s[^,;]{{1,120}}$ |
         click\s+here\b.*$ |
-        this\s+is\s+a\s+(?:breaking|developing)\s+(?:news\s+|new\s+)?story\b.{{0,60}}$ |
+        # a live-story note, alone or with its promise of updates
+        this\s+is\s+a\s+(?:breaking|developing)\s+(?:news\s+|new\s+)?story\b[\s.,;:!–—-]*
+           (?:(?:and\s+|it\s+|which\s+)*(?:will\s+be\s+updated|more\s+to\s+follow|check\s+back\b|
+              please\s+refresh|updates\s+to\s+follow|more\s+(?:details|information)\s+(?:to\s+come|will\s+follow))
+           [^.]*[.!]?)?$ |
         (?:©|\(c\)\s*\d{{4}}|copyright\s*(?::|©|\(c\)|\d{{4}})).*$ |
         .*\ball\s+rights\s+reserved\.?$ |
         (?:share|teilen|partager|chia\s+sẻ)(?:\s+(?:this(?:\s+article|\s+story)?|on\s+\w+))?\s*:?$ |

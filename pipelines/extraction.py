@@ -176,10 +176,17 @@ def _language(tree: lxml.html.HtmlElement, content_language: str | None, text: s
     code = code if re.fullmatch(r"[a-z]{2}", code) else None
     if not text or (code and (code != DEFAULT_TEMPLATE_LANGUAGE or len(text) < LANGUAGE_DETECTION_MIN_CHARS)):
         return code
-    detected, probability = _language_identifier().classify(text[:LANGUAGE_DETECTION_CHARS])
+    identifier = _language_identifier()
     if code is None:
-        return detected
-    return detected if probability >= LANGUAGE_DETECTION_MIN_PROBABILITY else code
+        detected = identifier.classify(text[:LANGUAGE_DETECTION_CHARS])[0]
+        return detected if re.fullmatch(r"[a-z]{2}", detected) else None  # records carry ISO 639-1 codes
+    # Each half on its own must be surely the same language: an English report quoting German
+    # at length is still English.
+    half = len(text) // 2
+    (first, p_first), (second, p_second) = (
+        identifier.classify(part[:LANGUAGE_DETECTION_CHARS]) for part in (text[:half], text[half:]))
+    sure = min(p_first, p_second) >= LANGUAGE_DETECTION_MIN_PROBABILITY
+    return first if sure and first == second and re.fullmatch(r"[a-z]{2}", first) else code
 
 
 # -- text ----------------------------------------------------------------------------------
@@ -250,6 +257,12 @@ def _json_ld_body(json_ld: JsonLd, text: str) -> str | None:
     if not ours or len(ours & shingles(body)) / len(ours) < JSON_LD_CONTAINS:
         return None
     return body
+
+
+def _printed_names(tree: lxml.html.HtmlElement) -> str:
+    """Where a page spells its authors' names: its text, meta tags and JSON-LD (not links or classes)."""
+    return "\n".join([_visible_text(tree), *tree.xpath("//meta/@content"),
+                      *tree.xpath('//script[@type="application/ld+json"]/text()')])
 
 
 def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str | None) -> str | None:
@@ -324,7 +337,7 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
         body = _json_ld_body(json_ld, body or "") or body
 
     author = _first_text(tree, rules.selectors.author) or clean_authors(
-        metadata.author, publisher_names(json_ld, metadata.sitename, domain_label(url)), html)
+        metadata.author, publisher_names(json_ld, metadata.sitename, domain_label(url)), lambda: _printed_names(tree))
     authors = [a.strip() for a in (author or "").split(";")]
     paragraphs = _paragraphs(body)
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.

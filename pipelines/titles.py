@@ -20,7 +20,8 @@ from pipelines.jsonld import JsonLd
 # " | Site", " - Site", " – Site", " :: Site", " — Site", "｜Site" between headline and site name.
 _SITE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|»)\s+|\s*[｜ㅣ]\s*")
 # At the end only: Scandinavian headlines open with a dash that marks a quote ("– Angsten vil øke").
-_DANGLING_SEPARATOR = re.compile(r"(?:\s+[|·–—-])+$")
+# Not "»": French headlines end with the guillemet that closes their quote.
+_DANGLING_SEPARATOR = re.compile(r"(?:\s+(?:[|·–—｜-]|::))+$")
 # A part names the site when the site's name makes up a good share of it ("Die Neue
 # Südtiroler Tageszeitung" for tageszeitung.it), not when a short name hides inside a word
 # ("AP" in "Japan").
@@ -36,6 +37,12 @@ def _clean(text: str | None) -> str:
 
 def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
+
+
+def _between_words(text: str) -> str:
+    """From the first word to the last: what decorations at the ends (emoji, quotes, "!!!") leave out."""
+    found = re.search(r"\w.*\w|\w", text)
+    return found[0] if found else ""
 
 
 def domain_label(url: str) -> str:
@@ -103,13 +110,17 @@ def choose_title(
     # Compared on letters and digits: "d’actions" and "d'actions", an h1 set in capitals and its
     # title-case og:title agree. An h1 whose words run together (a kicker element glued to the
     # headline: "Einheit der WocheLagen-Pyramide") confirms nothing. The h1 is returned as the
-    # page prints it, unless the other source is longer: the h1's elements lost the punctuation
-    # between kicker and headline ("Ausschuss zur Ahrtal-Flut Zwei Rücktritte").
-    others = {squash(t): t for source, texts in found.items() if source != "h1" for t in reversed(texts)}
+    # page prints it, unless the other source has more between its first and last word: the
+    # h1's elements lost the punctuation between kicker and headline ("Ausschuss zur
+    # Ahrtal-Flut Zwei Rücktritte"). Decorations at the ends of a social title do not count.
+    others: dict[str, str] = {}
+    for source, texts in found.items():  # sources in order of trust: the first form of a headline stays
+        for text in texts if source != "h1" else ():
+            others.setdefault(squash(text), text)
     for h1 in found.get("h1", []):
         other = others.get(squash(h1)) if squash(h1) else None
         if other and _words(h1) == _words(other):
-            return h1 if len(h1) >= len(other) else other
+            return other if len(_between_words(other)) > len(_between_words(h1)) else h1
     for source in ("json-ld", "og:title", "json-ld-other", "h1", "title"):
         if found.get(source):
             return found[source][0]

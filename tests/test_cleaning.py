@@ -199,6 +199,8 @@ def test_long_copyright_notice_is_furniture():
     "NATO/EU talks resumed on Monday.",
     "Quelle der Daten ist das Statistische Bundesamt.",
     "This is a breaking story of national importance, the editor said, and the paper published it on Sunday morning.",
+    "This is a developing story for the region, analysts say.",
+    "This is a breaking story of national importance.",
     "Sign up is open until May 5 on the city's website.",
     "Users can download the app on iOS and Android from Monday.",
     'No comment was made by the ministry on Tuesday.',

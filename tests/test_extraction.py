@@ -319,3 +319,30 @@ def test_extraction_workers_keep_numerical_libraries_on_one_thread(monkeypatch):
     import os
 
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
+
+
+def test_an_english_report_quoting_german_at_length_stays_english():
+    # Three fifths German: the whole text reads as German, its English first half does not.
+    page = _page_in("en", _ENGLISH, 2).replace("</article>", "".join(
+        f"<p>Zitat {n}: {_GERMAN * 2}</p>" for n in range(3)) + "</article>")
+    assert extract_article(page, "https://example.org/a.html")["language"] == "en"
+
+
+def test_a_detected_language_without_a_two_letter_code_is_not_recorded(monkeypatch):
+    class Cantonese:
+        def classify(self, text):
+            return "yue", 0.99
+
+    monkeypatch.setattr(extraction, "_language_identifier", Cantonese)
+    assert extract_article(_page_in("en", _GERMAN, 4), "https://example.org/a.html")["language"] == "en"
+
+
+def test_the_extraction_pool_starts_its_workers_on_one_thread():
+    from scrapy.utils.test import get_crawler
+
+    pipeline = extraction.ExtractionPipeline.from_crawler(get_crawler(settings_dict={"EXTRACTION_WORKERS": 1}))
+    pipeline.open_spider()
+    try:
+        assert pipeline._pool._initializer is extraction.one_thread_per_worker
+    finally:
+        pipeline.close_spider()

@@ -105,3 +105,13 @@ def test_h1_that_lost_the_punctuation_between_kicker_and_headline_yields_to_the_
 def test_a_dangling_separator_at_the_end_is_dropped_and_a_quote_dash_at_the_start_kept():
     assert choose(page(h1s=[f"{HEADLINE} |"], og=HEADLINE)) == HEADLINE
     assert choose(page(h1s=["– Angsten vil øke"], og="– Angsten vil øke")) == "– Angsten vil øke"
+
+
+def test_a_decorated_social_title_does_not_replace_the_confirmed_h1():
+    tree = page(h1s=[HEADLINE], json_ld=HEADLINE, og=f"🔴 {HEADLINE} !!!", title=f"“{HEADLINE}” | Example News")
+    assert choose(tree) == HEADLINE
+
+
+def test_a_closing_guillemet_ends_a_french_headline():
+    headline = "Sophie Binet met en garde sur la « gravité de la situation »"
+    assert choose(page(h1s=[headline], og=headline)) == headline
