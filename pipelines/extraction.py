@@ -177,9 +177,13 @@ def _language(tree: lxml.html.HtmlElement, content_language: str | None, text: s
     if not text or (code and (code != DEFAULT_TEMPLATE_LANGUAGE or len(text) < LANGUAGE_DETECTION_MIN_CHARS)):
         return code
     identifier = _language_identifier()
+    detected, probability = identifier.classify(text[:LANGUAGE_DETECTION_CHARS])
+    if not re.fullmatch(r"[a-z]{2}", detected):  # records carry ISO 639-1 codes ("yue", "zxx" have none)
+        return code
     if code is None:
-        detected = identifier.classify(text[:LANGUAGE_DETECTION_CHARS])[0]
-        return detected if re.fullmatch(r"[a-z]{2}", detected) else None  # records carry ISO 639-1 codes
+        return detected
+    if detected == code or probability < LANGUAGE_DETECTION_MIN_PROBABILITY:
+        return code  # the common case: one detection agrees with the page
     # Each half on its own must be surely the same language: an English report quoting German
     # at length is still English.
     half = len(text) // 2
