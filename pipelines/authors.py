@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from pipelines.cleaning import normalize_space
+from pipelines.cleaning import normalize_space, words
 from pipelines.jsonld import JsonLd
 
 # Byline labels before a name. With a colon ("Autor: Smith") always; as a bare word ("Von Nina
@@ -35,10 +35,6 @@ _NEWSROOM = {"redacción", "redaccion", "redaktion", "redação", "rédaction", 
 _DOTTED = re.compile(r"^(?:\w|jr|sr|dr|st)$", re.IGNORECASE)
 
 
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"\w+", text.casefold()))
-
-
 def publisher_names(json_ld: JsonLd, *names: str | None) -> set[tuple[str, ...]]:
     """The publication's names, as words: site name, domain, JSON-LD publisher."""
     found = set(names)
@@ -48,7 +44,7 @@ def publisher_names(json_ld: JsonLd, *names: str | None) -> set[tuple[str, ...]]
             name = entry.get("name") if isinstance(entry, dict) else entry
             if isinstance(name, str):
                 found.add(name)
-    return {words for words in map(_words, filter(None, found)) if words}
+    return {spelt for spelt in map(words, filter(None, found)) if spelt}
 
 
 def clean_authors(author: str | None, publishers: Iterable[tuple[str, ...]], printed: Callable[[], str]) -> str | None:
@@ -56,7 +52,7 @@ def clean_authors(author: str | None, publishers: Iterable[tuple[str, ...]], pri
     names = [_strip_label(normalize_space(a)).strip(_QUOTES) for a in (author or "").split(";")]
     names = [name for name in names if name]
     publishers = set(publishers)
-    people = [name for name in names if not _is_publisher(_words(name), publishers)]
+    people = [name for name in names if not _is_publisher(words(name), publishers)]
     names = [_as_printed(name, printed) for name in people or names]
     return "; ".join(dict.fromkeys(names)) or None
 
@@ -90,6 +86,6 @@ def _as_printed(name: str, printed: Callable[[], str]) -> str:
     # A final initial keeps its dot even when the next element's text runs on ("Joe S.At Appen").
     pattern += r"(?:\.|(?!\w))" if _DOTTED.match(parts[-1]) else r"(?!\w)"
     found = re.search(rf"(?<!\w){pattern}", printed(), re.IGNORECASE)
-    if found is None or _words(found[0]) != _words(name):
+    if found is None or words(found[0]) != words(name):
         return name
     return normalize_space(found[0])

@@ -151,6 +151,11 @@ def squash(text: str) -> str:
     return _NOT_ALPHANUMERIC.sub("", unicodedata.normalize("NFC", text).casefold())
 
 
+def words(text: str) -> tuple[str, ...]:
+    """The text's words, case-folded: for comparing two spellings of a name or a headline."""
+    return tuple(re.findall(r"\w+", text.casefold()))
+
+
 def word_count(text: str | None) -> int:
     text = text or ""
     unspaced = len(_UNSPACED.findall(text))

@@ -14,10 +14,10 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
-from functools import cache
+from functools import cache, partial
 from html import unescape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -190,7 +190,7 @@ def _language(tree: lxml.html.HtmlElement, content_language: str | None, text: s
     (first, p_first), (second, p_second) = (
         identifier.classify(part[:LANGUAGE_DETECTION_CHARS]) for part in (text[:half], text[half:]))
     sure = min(p_first, p_second) >= LANGUAGE_DETECTION_MIN_PROBABILITY
-    return first if sure and first == second and re.fullmatch(r"[a-z]{2}", first) else code
+    return detected if sure and first == second == detected else code
 
 
 # -- text ----------------------------------------------------------------------------------
@@ -231,10 +231,10 @@ SHORT_TEXT_PAGE_SHARE = 0.25
 MORE_TEXT_RATIO = 1.5
 
 
-def _generic_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
+def _generic_body(tree: lxml.html.HtmlElement, url: str, visible_text: Callable[[], str]) -> str | None:
     precise = _trafilatura_text(tree, url, "precision")
     precise_words = word_count(precise)
-    if precise_words >= SHORT_TEXT_WORDS or precise_words > SHORT_TEXT_PAGE_SHARE * word_count(_visible_text(tree)):
+    if precise_words >= SHORT_TEXT_WORDS or precise_words > SHORT_TEXT_PAGE_SHARE * word_count(visible_text()):
         return precise
     balanced = _trafilatura_text(tree, url, "balanced")
     return balanced if word_count(balanced) > MORE_TEXT_RATIO * precise_words else precise
@@ -263,13 +263,13 @@ def _json_ld_body(json_ld: JsonLd, text: str) -> str | None:
     return body
 
 
-def _printed_names(tree: lxml.html.HtmlElement) -> str:
+def _printed_names(tree: lxml.html.HtmlElement, visible_text: str) -> str:
     """Where a page spells its authors' names: its text, meta tags and JSON-LD (not links or classes)."""
-    return "\n".join([_visible_text(tree), *tree.xpath("//meta/@content"),
+    return "\n".join([visible_text, *tree.xpath("//meta/@content"),
                       *tree.xpath('//script[@type="application/ld+json"]/text()')])
 
 
-def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str | None) -> str | None:
+def _lead(paragraphs: list[str], description: str | None, visible_text: Callable[[], str]) -> str | None:
     """The page's standfirst: its meta description when the page prints it above the body.
 
     trafilatura often leaves the standfirst out of the body; the description is that
@@ -283,7 +283,7 @@ def _lead(tree: lxml.html.HtmlElement, paragraphs: list[str], description: str |
     wanted = squash(description)
     if not paragraphs or wanted in squash(" ".join(paragraphs)):
         return None
-    page = squash(_visible_text(tree))
+    page = squash(visible_text())
     printed_at = page.find(wanted)
     body_at = page.find(squash(paragraphs[0])[:80])
     if printed_at < 0 or (body_at >= 0 and printed_at > body_at):
@@ -325,6 +325,7 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     # smaller. JSON-LD stays: trafilatura's fallbacks read the article body from it.
     for element in _NEVER_TEXT(tree):
         element.drop_tree()
+    visible_text = cache(partial(_visible_text, tree))  # asked by several steps, on some pages only
 
     lead = _first_text(tree, rules.selectors.lead)
     body_elements = _select(tree, rules.selectors.body)
@@ -337,11 +338,11 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
             fragment.body.append(copy.deepcopy(element))
         body = _trafilatura_text(fragment, url, "recall")
     else:
-        body = _generic_body(tree, url)
+        body = _generic_body(tree, url, visible_text)
         body = _json_ld_body(json_ld, body or "") or body
 
     author = _first_text(tree, rules.selectors.author) or clean_authors(
-        metadata.author, publisher_names(json_ld, metadata.sitename, domain_label(url)), lambda: _printed_names(tree))
+        metadata.author, publisher_names(json_ld, metadata.sitename, domain_label(url)), lambda: _printed_names(tree, visible_text()))
     authors = [a.strip() for a in (author or "").split(";")]
     paragraphs = _paragraphs(body)
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.
@@ -350,7 +351,7 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:
-        lead = _lead(tree, paragraphs, metadata.description)
+        lead = _lead(paragraphs, metadata.description, visible_text)
     if lead and (not paragraphs or paragraphs[0] != lead):
         paragraphs.insert(0, lead)
     text = "\n\n".join(paragraphs)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from pipelines.cleaning import normalize_space, squash
+from pipelines.cleaning import normalize_space, squash, words
 from pipelines.jsonld import JsonLd
 
 # " | Site", " - Site", " – Site", " :: Site", " — Site", "｜Site" between headline and site name.
@@ -33,10 +33,6 @@ _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "or", "ne"}
 def _clean(text: str | None) -> str:
     # JSON-LD and meta values often carry HTML entities escaped twice ("&#8217;", "&quot;").
     return normalize_space(unescape(text or ""))
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.casefold())
 
 
 def _between_words(text: str) -> str:
@@ -119,7 +115,7 @@ def choose_title(
             others.setdefault(squash(text), text)
     for h1 in found.get("h1", []):
         other = others.get(squash(h1)) if squash(h1) else None
-        if other and _words(h1) == _words(other):
+        if other and words(h1) == words(other):
             return other if len(_between_words(other)) > len(_between_words(h1)) else h1
     for source in ("json-ld", "og:title", "json-ld-other", "h1", "title"):
         if found.get(source):

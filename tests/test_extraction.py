@@ -133,12 +133,10 @@ def test_description_the_page_does_not_print_is_not_added_to_the_text():
 ])
 def test_short_precision_text_is_retried_in_balanced_mode(monkeypatch, precise_words, balanced_words, page_words,
                                                           chosen):
-    import lxml.html
-
     words = {"precision": precise_words, "balanced": balanced_words}
     monkeypatch.setattr(extraction, "_trafilatura_text", lambda tree, url, mode: " ".join([mode] * words[mode]))
-    page = lxml.html.fromstring(f"<html><body><p>{'word ' * page_words}</p></body></html>")
-    assert extraction._generic_body(page, "https://example.org/a").split()[0] == chosen
+    page_text = "word " * page_words
+    assert extraction._generic_body(None, "https://example.org/a", lambda: page_text).split()[0] == chosen
 
 
 def test_standfirst_printed_with_inline_markup_is_found():
