@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archiving.crawls import FEED_SCHEME
+from archiving.layout import items_path
+from archiving.storage import STORAGES_BASE
+
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
@@ -15,6 +19,7 @@ PRIORITY = "addon"
 
 DEFAULTS = {
     "ARCHIVE_URI": "archive",
+    "ARCHIVE_STORAGES": {},  # URI scheme -> storage class, over ARCHIVE_STORAGES_BASE
     "REPLAY": None,
     "EXTRACTION_ENABLED": True,
     "EXTRACTION_WORKERS": 0,  # 0 = one worker process per core
@@ -51,9 +56,8 @@ class Addon:
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)
-        settings["FEED_STORAGES"].setdefault("", "pipelines.storage.AtomicFileFeedStorage")
-        settings["FEED_STORAGES"].setdefault("file", "pipelines.storage.AtomicFileFeedStorage")
-
-        archive = str(settings.get("ARCHIVE_URI")).rstrip("/")
-        feed_uri = f"{archive}/items/%(name)s/%(crawl_id)s.jsonl"
+        settings.set("ARCHIVE_STORAGES_BASE", STORAGES_BASE, priority=PRIORITY)
+        # The items feed goes through the crawl's archive storage, whatever its backend.
+        settings["FEED_STORAGES"].setdefault(FEED_SCHEME, "archiving.crawls.ArchiveFeedStorage")
+        feed_uri = f"{FEED_SCHEME}:{items_path('%(name)s', '%(crawl_id)s')}"
         settings["FEEDS"].setdefault(feed_uri, {"format": "jsonlines", "encoding": "utf-8", "store_empty": True})

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
+from archiving.layout import INDEX_DIR, ITEMS_DIR, TEXT_DIR, WARC_DIR, is_cdxj, is_warc, read_jsonl
+from archiving.storage import ArchiveStorage, open_archive
 from crawler.sites import all_rules
-from pipelines.storage import item_feeds
 
 
-def run(replay: str, archive: str, spiders: list[str]) -> dict[str, dict]:
+def run(replay: str, archive: str, spiders: list[str]) -> tuple[dict[str, dict], ArchiveStorage]:
     settings = get_project_settings()
     settings.set("REPLAY", replay, priority="cmdline")
-    settings.set("ARCHIVE_URI", archive, priority="cmdline")
+    if archive:
+        settings.set("ARCHIVE_URI", archive, priority="cmdline")
     settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     process = CrawlerProcess(settings)
     crawlers = {}
@@ -28,10 +28,10 @@ def run(replay: str, archive: str, spiders: list[str]) -> dict[str, dict]:
         crawlers[name] = crawler
         process.crawl(crawler)
     process.start()
-    return {name: crawler.stats.get_stats() for name, crawler in crawlers.items()}
+    return {name: crawler.stats.get_stats() for name, crawler in crawlers.items()}, open_archive(settings)
 
 
-def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
+def summary(stats: dict[str, dict], archive: ArchiveStorage, seconds: float) -> str:
     lines = [f"{'spider':<12} {'requests':>8} {'articles':>8} {'errors':>6}  items file"]
     articles: dict[str, str] = {}  # canonical URL -> site: several spiders may reach one article
     for name, s in stats.items():
@@ -41,22 +41,24 @@ def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
             "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0
         )
         errors = s.get("log_count/ERROR", 0) + s.get("httperror/response_ignored_count", 0) + failed_downloads
-        items = sorted(item_feeds(archive, name), key=lambda p: p.stat().st_mtime)
-        if items:
-            for line in items[-1].read_text(encoding="utf-8").splitlines():
-                record = json.loads(line)
-                articles[record["canonical_url"]] = record["site"]
+        feed = f"{ITEMS_DIR}/{name}/{s['news/crawl_id']}.jsonl" if "news/crawl_id" in s else None
+        data = archive.read(feed) if feed else None
+        for record in read_jsonl(data or b""):
+            articles[record["canonical_url"]] = record["site"]
         lines.append(
             f"{name:<12} {s.get('downloader/request_count', 0):>8} {s.get('extraction/articles', 0):>8} {errors:>6}  "
-            f"{items[-1] if items else '-'}"
+            f"{archive.describe(feed) if data is not None else '-'}"
         )
     lines.append("")
     sites = Counter(articles.values())
     lines.append(f"distinct articles: {len(articles)}; per site: " + ", ".join(f"{site} {n}" for site, n in sorted(sites.items())))
     lines.append("(an article reached by several spiders counts in each spider's row, and is written once, as one text and one JSON file)")
-    counts = {kind: sum(1 for _ in archive.glob(pattern)) for kind, pattern in
-              (("WARC", "warc/*/*.warc.gz"), ("CDXJ", "indexes/*.cdxj"), ("text", "text/*/*.txt"), ("JSON", "text/*/*.json"))}
-    lines.append("files in " + str(archive) + ": " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    warcs, indexes, texts = archive.list(WARC_DIR + "/"), archive.list(INDEX_DIR + "/"), archive.list(TEXT_DIR + "/")
+    counts = {
+        "WARC": sum(is_warc(e.path) for e in warcs), "CDXJ": sum(is_cdxj(e.path) for e in indexes),
+        "text": sum(e.path.endswith(".txt") for e in texts), "JSON": sum(e.path.endswith(".json") for e in texts),
+    }
+    lines.append("files in " + archive.describe() + ": " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     lines.append(f"took {seconds:.1f} s")
     return "\n".join(lines)
 
@@ -64,13 +66,17 @@ def summary(stats: dict[str, dict], archive: Path, seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replay", default="tests/fixtures", help="recording to replay (REPLAY)")
-    parser.add_argument("--archive", default="archive", help="archive folder (ARCHIVE_URI)")
+    parser.add_argument("--archive", default="", help="the archive (ARCHIVE_URI; default: the setting, else ./archive)")
     parser.add_argument("spiders", nargs="*", help="default: every site spider")
     args = parser.parse_args(argv)
     spiders = args.spiders or [name for name in all_rules() if name != "generic"]
     started = time.monotonic()
-    stats = run(args.replay, args.archive, spiders)
-    print(summary(stats, Path(args.archive), time.monotonic() - started))
+    stats, archive = run(args.replay, args.archive, spiders)
+    print(summary(stats, archive, time.monotonic() - started))
+    failed = [name for name, s in stats.items() if s.get("archive/write_failed") or "finish_reason" not in s]
+    if failed:
+        print(f"archive writes failed or crawls did not run: {', '.join(failed)}", file=sys.stderr)
+        return 3
     return 0
 
 

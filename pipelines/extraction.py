@@ -20,7 +20,6 @@ from datetime import date, datetime
 from functools import cache, partial
 from html import unescape
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -372,14 +371,6 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
 
 
 # -- the record ----------------------------------------------------------------------------
-
-
-def article_id(canonical_url: str) -> str:
-    """Stable, file-name-safe id: the URL's last path segment plus a hash of the whole URL."""
-    last = unquote(urlsplit(canonical_url).path.rstrip("/").rsplit("/", 1)[-1])
-    # Ids sit at the end of news slugs (-post1079147.vnp): a long slug keeps its tail.
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", last)[-120:].strip("-") or "index"
-    return f"{slug}-{hashlib.sha1(canonical_url.encode()).hexdigest()[:10]}"
 
 
 def content_digest(text: str) -> str:

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.storage import item_feeds
-from tests.helpers import ROOT
+from tests.helpers import ROOT, item_feeds
 
 
 @pytest.fixture(scope="session")

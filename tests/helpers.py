@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.storage import item_feeds
-
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 GOLDEN = ROOT / "tests" / "data" / "golden"
@@ -49,3 +47,8 @@ def replay_crawl(tmp_path: Path, spider: str, *args: str) -> tuple[list[dict], d
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(line) for p in item_feeds(archive, spider) for line in p.read_text().splitlines()]
     return records, json.loads(stats.read_text()), result.stderr
+
+
+def item_feeds(root: Path, spider: str = "*") -> list[Path]:
+    """``items/<spider>/<crawl-id>.jsonl`` feeds of a local archive (not their ``.stories.jsonl``)."""
+    return sorted(p for p in Path(root).glob(f"items/{spider}/*.jsonl") if not p.name.endswith(".stories.jsonl"))

@@ -24,13 +24,15 @@ def test_components_and_defaults_are_wired():
     }
     assert "pipelines.warc.WarcCapture" in settings.getdict("EXTENSIONS")
     assert settings.get("ARCHIVE_URI") == "archive" and settings.getint("RELATED_DEPTH") == 1
-    assert list(settings.getdict("FEEDS")) == ["archive/items/%(name)s/%(crawl_id)s.jsonl"]
+    # The items feed is written through the crawl's archive storage, whatever ARCHIVE_URI is.
+    assert list(settings.getdict("FEEDS")) == ["archive:items/%(name)s/%(crawl_id)s.jsonl"]
+    assert settings.getdict("FEED_STORAGES")["archive"] == "archiving.crawls.ArchiveFeedStorage"
+    assert settings.getwithbase("ARCHIVE_STORAGES")["s3"] == "archiving.s3.S3Storage"
 
 
 def test_project_settings_win_over_addon_defaults():
     settings = settings_after_addon(ARCHIVE_URI="/data/news", RELATED_DEPTH=3)
     assert settings.get("ARCHIVE_URI") == "/data/news" and settings.getint("RELATED_DEPTH") == 3
-    assert list(settings.getdict("FEEDS")) == ["/data/news/items/%(name)s/%(crawl_id)s.jsonl"]
 
 
 def test_replay_swaps_the_http_handlers_and_drops_politeness_delays():

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.commands.wacz import build_wacz, validate
-from pipelines.storage import item_feeds
-from tests.helpers import ROOT, run_scrapy
+from archiving.storage import LocalStorage
+from archiving.wacz import build_wacz, validate
+from tests.helpers import ROOT, item_feeds, run_scrapy
 from tests.siteserver import urls
 from tests.warc_checks import validate_warcs
 
@@ -155,7 +155,7 @@ def test_each_article_has_a_metadata_record_referring_to_its_response(crawl):
 
 def test_wacz_of_the_crawl_validates(crawl, tmp_path):
     archive, _, _ = crawl
-    warcs, pages = build_wacz(archive, tmp_path / "crawl.wacz")
+    warcs, pages = build_wacz(LocalStorage(str(archive)), tmp_path / "crawl.wacz")
     assert warcs >= 1 and pages > 5
     assert validate(tmp_path / "crawl.wacz")
 

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from pipelines.storage import item_feeds
-from tests.helpers import run_scrapy
+from tests.helpers import item_feeds, run_scrapy
 
 VNP = "https://www.vietnamplus.vn"
 GOOD = f"{VNP}/nhat-ban-thong-qua-goi-kich-thich-kinh-te-quy-mo-lon-post1078364.vnp"

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from pipelines.warcrepair import scan_members
+from archiving.repair import scan_members
 from tests.helpers import BIN, ROOT, run_scrapy
 from tests.test_archive_fidelity import LIVE_SETTINGS, start_server
 from tests.warc_checks import validate_warcs
@@ -29,7 +29,7 @@ def test_killed_crawl_is_repaired_on_the_next_start(tmp_path):
         crawl.wait()
 
         # A torn write: the crash cut the last record in half.
-        whole = scan_members(leftover)
+        whole = scanned(leftover)
         with leftover.open("ab") as f:
             record = b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 9000\r\n\r\n" + os.urandom(9000)
             f.write(gzip.compress(record)[:4000])
@@ -45,8 +45,9 @@ def test_killed_crawl_is_repaired_on_the_next_start(tmp_path):
     repaired = leftover.with_name(leftover.name.removesuffix(".open"))
     assert not leftover.exists() and repaired.exists()
     assert f"kept {whole.records} complete records, cut {torn} bytes of a torn record" in result.stderr
-    assert scan_members(repaired).records == whole.records
+    assert scanned(repaired).records == whole.records
     assert (archive / "indexes" / repaired.name.replace(".warc.gz", ".cdxj")).exists()
+    assert list(archive.rglob("*.open")) == []  # the killed crawl's items feed is completed too
 
     captured = [u for u in slow if u.encode() in gunzip_all(repaired)]
     assert captured
@@ -59,10 +60,15 @@ def wait_for_records(archive, minimum: int, timeout: float = 60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in archive.glob("warc/news/*.warc.gz.open"):
-            if scan_members(path).records >= minimum:
+            if scanned(path).records >= minimum:
                 return path
         time.sleep(0.1)
     raise AssertionError(f"no WARC with {minimum} records appeared")
+
+
+def scanned(path):
+    with path.open("rb") as f:
+        return scan_members(f)
 
 
 def gunzip_all(path) -> bytes:

@@ -6,10 +6,9 @@ from collections import Counter
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.extraction import article_id
-from pipelines.storage import item_feeds
-from pipelines.warc import payload_digest
-from tests.helpers import run_scrapy
+from archiving.layout import article_id
+from archiving.warcfile import payload_digest
+from tests.helpers import item_feeds, run_scrapy
 from tests.warc_checks import validate_warcs
 
 VNP_ORIGINAL = "https://www.vietnamplus.vn/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"

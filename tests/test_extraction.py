@@ -2,10 +2,11 @@ import json
 
 import pytest
 
+from archiving.layout import article_id
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, rules_for_url
 from pipelines import extraction
-from pipelines.extraction import article_id, build_record, content_digest, extract_article, parse_datetime
+from pipelines.extraction import build_record, content_digest, extract_article, parse_datetime
 from tests.helpers import fixture_html
 
 VNP_ORIGINAL = "https://www.vietnamplus.vn/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from archiving.layout import article_id
 from crawler.replay import FixtureStore
 from pipelines.evaluation import precision_recall
-from pipelines.extraction import article_id
 from tests.helpers import FIXTURES, golden_seeds
 
 SEEDS = golden_seeds()

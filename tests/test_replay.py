@@ -8,8 +8,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler.replay import MISS_FLAG, FixtureStore, ReplayDownloadHandler, WarcRecording, open_recording
-from pipelines.storage import item_feeds
-from tests.helpers import FIXTURES, run_scrapy
+from tests.helpers import FIXTURES, item_feeds, run_scrapy
 
 VNP = "https://www.vietnamplus.vn"
 ARTICLE = f"{VNP}/noi-nhip-cau-van-hoa-viet-nhat-post1078571.vnp"

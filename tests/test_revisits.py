@@ -122,11 +122,12 @@ def test_an_unknown_revisit_scope_stops_the_crawl(tmp_path):
 
 
 def test_live_captures_never_revisit_replayed_ones(tmp_path):
-    from pipelines.payloads import PayloadIndex
+    from archiving.payloads import PayloadIndex
+    from archiving.storage import LocalStorage
 
     replay_crawl(tmp_path, "vietnamplus", *CRAWL)
-    live = PayloadIndex(replayed=False)
-    live.load(tmp_path / "archive/indexes", tmp_path / "archive/warc")
-    replayed = PayloadIndex(replayed=True)
-    replayed.load(tmp_path / "archive/indexes", tmp_path / "archive/warc")
+    live = PayloadIndex(LocalStorage(str(tmp_path / "archive")), replayed=False)
+    live.load()
+    replayed = PayloadIndex(LocalStorage(str(tmp_path / "archive")), replayed=True)
+    replayed.load()
     assert len(live) == 0 and len(replayed) > 0

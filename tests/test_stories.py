@@ -6,8 +6,8 @@ from itertools import combinations
 import pytest
 
 from crawler.urls import url_key
-from pipelines.storage import item_feeds
 from pipelines.stories import evidence_tokens, fold
+from tests.helpers import item_feeds
 
 VNP, ND, VNVN = "https://www.vietnamplus.vn", "https://nhandan.vn", "https://www.vietnam.vn"
 MAIN = [

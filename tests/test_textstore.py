@@ -3,7 +3,8 @@ import json
 import pytest
 from scrapy.utils.test import get_crawler
 
-from pipelines.extraction import article_id, content_digest
+from archiving.layout import article_id
+from pipelines.extraction import content_digest
 from pipelines.textstore import TextStorePipeline
 
 URL = "https://www.vietnamplus.vn/a-post1.vnp"

@@ -5,8 +5,9 @@ from scrapy import Request
 from scrapy.http import Headers, HtmlResponse
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.storage import LocalStorage
-from pipelines.warc import WarcFile
+from archiving.storage import LocalStorage
+from archiving.warcfile import WarcFile
+from pipelines.warc import request_headers, response_headers
 
 URL = "https://www.vietnamplus.vn/tim-kiem.vnp?q=Gunma&page=2"
 BODY = "<html><body><p>Quan hệ hợp tác địa phương</p></body></html>".encode()
@@ -25,9 +26,10 @@ def exchange(tmp_path):
     request = Request(URL, headers={"User-Agent": "news-archiver-test", "Accept-Encoding": "gzip, br"})
     response = HtmlResponse(URL, status=200, headers=headers, body=compressed, request=request,
                             ip_address=ip_address("203.0.113.7"), protocol="HTTP/1.1")
-    record_id = warc.write_exchange(request, response, "2025-11-25T08:00:00.123456Z", None)
-    path = warc.close()
-    with open(path, "rb") as f:
+    record_id = warc.write_exchange(URL, request_headers(request), request.body, response_headers(response), response.body,
+                                    "2025-11-25T08:00:00.123456Z", str(response.ip_address))
+    warc.close()
+    with open(tmp_path / "warc/t/t.warc.gz", "rb") as f:
         records = list((r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read()) for r in ArchiveIterator(f))
     return record_id, compressed, records
 

@@ -80,6 +80,7 @@ class NewsSpider(SitemapSpider):
     # -- start -------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        self.crawler.stats.set_value("news/crawl_id", self.crawl_id)
         given = self.params.start_urls()
         if given:
             for url in given:

@@ -15,16 +15,17 @@ kept apart: a live page is never stored as a revisit of a fixture.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-logger = logging.getLogger(__name__)
+from archiving.cdxj import index_entries, indexed_warcs
+from archiving.layout import REPLAYED_MARK, parse_warc_fields
+from archiving.storage import ArchiveStorage
+from archiving.warcfile import Original
 
-REPLAYED_MARK = "Replayed from the recording"  # how a WARC's warcinfo description starts under REPLAY
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,17 @@ class Capture:
     uri: str
     date: str  # the original's WARC-Date
     record_id: str | None = None  # known once the record is written or read back
-    location: tuple[Path, int, int] | None = None  # (WARC, offset, length) of an indexed, unverified capture
+    location: tuple[str, int, int] | None = None  # (WARC path, offset, length) of an indexed, unverified capture
+
+    def original(self) -> Original:
+        return Original(self.uri, self.date, self.record_id)
 
 
 class PayloadIndex:
     """payload digest -> first capture of a 200 response with that payload."""
 
-    def __init__(self, replayed: bool = False) -> None:
+    def __init__(self, storage: ArchiveStorage, replayed: bool = False) -> None:
+        self.storage = storage
         self.replayed = replayed
         self.missing = 0  # index entries whose record could not be read back
         self._captures: dict[str, Capture] = {}
@@ -53,11 +58,11 @@ class PayloadIndex:
         capture = self._captures.get(digest)
         if capture is None or capture.location is None:
             return capture
-        verified = _read_back(capture, digest)
+        verified = _read_back(self.storage, capture, digest)
         if verified is None:
             self.missing += 1
             logger.warning("Index names %s at %s offset %d, but no such response is there: archiving it in full",
-                           capture.uri, capture.location[0], capture.location[1])
+                           capture.uri, self.storage.describe(capture.location[0]), capture.location[1])
             del self._captures[digest]
         else:
             self._captures[digest] = verified
@@ -66,27 +71,22 @@ class PayloadIndex:
     def add(self, digest: str, capture: Capture) -> None:
         self._captures.setdefault(digest, capture)
 
-    def load(self, indexes: Path, warcs: Path) -> None:
-        """Read the CDXJ files not read yet, for WARCs present under ``warcs`` of our kind (live or replayed)."""
-        present = {path.name: path for path in warcs.glob("*/*.warc.gz")}
-        for index in sorted(indexes.glob("*.cdxj")):
-            warc = present.get(index.name.removesuffix(".cdxj") + ".warc.gz")
-            if index.name in self._indexed or warc is None:
+    def load(self) -> None:
+        """Read the CDXJ files not read yet, of closed WARCs of our kind (live or replayed)."""
+        for name, (warc, index) in sorted(indexed_warcs(self.storage).items()):
+            if index is None or index in self._indexed:
                 continue
-            self._indexed.add(index.name)
-            if _is_replayed(warc) is not self.replayed:  # None: unreadable, nobody's original
+            self._indexed.add(index)
+            if _is_replayed(self.storage, warc) is not self.replayed:  # None: unreadable, nobody's original
                 continue
             try:
-                with index.open(encoding="utf-8") as lines:
-                    for line in lines:
-                        self._load_line(line, warc)
-            except (OSError, UnicodeDecodeError) as exc:
-                logger.warning("Skipping the rest of %s: %s", index, exc)
+                for entry in index_entries(self.storage, index):
+                    self._load_entry(entry, warc)
+            except Exception as exc:  # noqa: BLE001 - an unreadable index only costs full copies
+                logger.warning("Skipping the rest of %s: %s", self.storage.describe(index), exc)
 
-    def _load_line(self, line: str, warc: Path) -> None:
+    def _load_entry(self, entry: dict, warc: str) -> None:
         try:
-            _, _, fields = line.split(" ", 2)
-            entry = json.loads(fields)
             if entry["status"] != "200" or entry["mime"] == "warc/revisit":
                 return
             location = (warc, int(entry["offset"]), int(entry["length"]))
@@ -95,13 +95,11 @@ class PayloadIndex:
             return  # a line this project's indexer does not write: no revisit against it
 
 
-def _read_back(capture: Capture, digest: str) -> Capture | None:
+def _read_back(storage: ArchiveStorage, capture: Capture, digest: str) -> Capture | None:
     """The capture with its record id and exact date, if its record is the 200 response it should be."""
     path, offset, length = capture.location  # type: ignore[misc]
     try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            member = f.read(length)
+        member = storage.read_range(path, offset, length)
         record = next(iter(ArchiveIterator(io.BytesIO(member))), None)
     except Exception:  # noqa: BLE001 - a missing or damaged original is just not an original
         return None
@@ -118,21 +116,31 @@ def _read_back(capture: Capture, digest: str) -> Capture | None:
                    record_id=record.rec_headers.get_header("WARC-Record-ID"), location=None)
 
 
-def _is_replayed(warc: Path) -> bool | None:
-    """Whether the WARC's warcinfo says it was replayed; None when it cannot be read."""
+def warcinfo(storage: ArchiveStorage, warc: str) -> dict[str, str] | None:
+    """The fields of a WARC's warcinfo record ({} without one); None when it cannot be read."""
     try:
-        with warc.open("rb") as f:
-            record = next(iter(ArchiveIterator(f)), None)
+        with storage.open_read(warc) as stream:
+            record = next(iter(ArchiveIterator(stream)), None)
             if record is None or record.rec_type != "warcinfo":
-                return False
-            return f"description: {REPLAYED_MARK}" in record.content_stream().read().decode("utf-8", "replace")
+                return {}
+            return parse_warc_fields(record.content_stream().read())
     except Exception:  # noqa: BLE001
         return None
+
+
+def _is_replayed(storage: ArchiveStorage, warc: str) -> bool | None:
+    """Whether the WARC's warcinfo says it was replayed; None when it cannot be read."""
+    fields = warcinfo(storage, warc)
+    return None if fields is None else fields.get("description", "").startswith(REPLAYED_MARK)
 
 
 _SHARED: dict[tuple[str, bool], PayloadIndex] = {}
 
 
-def shared_index(archive_root: Path, replayed: bool) -> PayloadIndex:
+def shared_index(storage: ArchiveStorage, replayed: bool) -> PayloadIndex:
     """The one index of this archive (live or replayed captures) in this process."""
-    return _SHARED.setdefault((str(archive_root.resolve()), replayed), PayloadIndex(replayed))
+    key = (storage.describe(), replayed)
+    index = _SHARED.get(key)
+    if index is None:
+        index = _SHARED[key] = PayloadIndex(storage, replayed)
+    return index
