@@ -32,7 +32,7 @@ crawl: $(STAMP)
 	$(BIN)/scrapy crawl $(SPIDER)
 
 demo: $(STAMP)
-	$(BIN)/python -m crawler.demo --replay tests/fixtures --archive archive
+	$(BIN)/python -m crawler.demo --replay tests/fixtures
 
 # The benchmark harness (bench/README.md); DEVSET=path names the development set of real pages.
 bench: bench-extraction

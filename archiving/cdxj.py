@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,21 @@ logger = logging.getLogger(__name__)
 
 def cdxj_of_file(warc: Path, name: str) -> bytes:
     """The sorted CDXJ index of a WARC on this machine, its lines naming the WARC ``name``."""
-    from cdxj_indexer.main import write_cdx_index
-
     buffer = io.StringIO()
-    write_cdx_index(buffer, [str(warc)], {"sort": True, "filename": name})
+    _indexer_class()(buffer, [str(warc)], sort=True, filename=name).process_all()
     return buffer.getvalue().encode("utf-8")
+
+
+@cache
+def _indexer_class() -> type:
+    from cdxj_indexer.main import CDXJIndexer
+
+    class Indexer(CDXJIndexer):
+        # Pinned: importing wacz appends "warcinfo" to CDXJIndexer's own list, which would
+        # change our indexes in any process that has also built a WACZ.
+        DEFAULT_RECORDS = ["response", "revisit", "resource", "metadata"]
+
+    return Indexer
 
 
 def index_entries(storage: ArchiveStorage, index: str) -> Iterator[dict[str, Any]]:

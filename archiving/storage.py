@@ -175,7 +175,7 @@ class ArchiveStorage(ABC):
         try:
             file.flush()
             os.fsync(file.fileno())
-            self._publish(path)
+            self._publish(path, file)
         except OSError as exc:
             raise ArchiveWriteError(f"cannot complete {self.describe(path)}: {reason(exc)}") from exc
         finally:
@@ -198,8 +198,8 @@ class ArchiveStorage(ABC):
         file.close()
 
     @abstractmethod
-    def _publish(self, path: str) -> None:
-        """Move the flushed partial file of ``path`` to its final place (the lock is still held)."""
+    def _publish(self, path: str, file: BinaryIO) -> None:
+        """Move the flushed partial file of ``path`` (open as ``file``, still locked) to its final place."""
 
     # -- remote backends -----------------------------------------------------------------------
 
@@ -292,16 +292,25 @@ class LocalStorage(ArchiveStorage):
         self.location(path).unlink(missing_ok=True)
 
     def check_writable(self) -> None:
-        probe = f"{TEMP_PREFIX}probe-{socket.gethostname()}-{os.getpid()}"
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            write_file_atomic(self.root / probe, b"probe\n")
-            (self.root / probe).unlink()
+            probe_folder(self.root)
         except OSError as exc:
             raise ArchiveUnavailable(f"ARCHIVE_URI={self.uri} is not writable: {reason(exc)}") from exc
 
-    def _publish(self, path: str) -> None:
+    def _publish(self, path: str, file: BinaryIO) -> None:
         os.replace(self.partial_location(path), self.location(path))
+
+
+def probe_name() -> str:
+    """A hidden name no other process uses: never listed, removed at once."""
+    return f"{TEMP_PREFIX}probe-{socket.gethostname()}-{os.getpid()}"
+
+
+def probe_folder(root: Path) -> None:
+    """Create ``root`` and write and remove a file in it; OSError says why it cannot be."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_file_atomic(root / probe_name(), b"probe\n")
+    (root / probe_name()).unlink()
 
 
 def write_file_atomic(target: Path, data: bytes) -> None:

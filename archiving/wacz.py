@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archiving.cdxj import index_entries, indexed_warcs
-from archiving.layout import ITEMS_DIR, basename, crawl_id_of_feed, is_items_feed, read_jsonl
+from archiving.layout import ITEMS_DIR, basename, crawl_id_of_feed, is_items_feed, jsonl, read_jsonl
 from archiving.payloads import warcinfo
 from archiving.storage import ArchiveError, ArchiveStorage
 
@@ -100,7 +99,7 @@ def build_wacz(storage: ArchiveStorage, output: Path, crawl: str | None = None) 
                 files.append(originals)
         pages_file = Path(tmp) / "pages.jsonl"
         entries = pages(storage, feeds)
-        pages_file.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in [PAGES_HEADER, *entries]) + "\n", encoding="utf-8")
+        pages_file.write_bytes(jsonl([PAGES_HEADER, *entries]))
         code = wacz_main(["create", "-o", str(output), "-p", str(pages_file), "-c", *map(str, files)])
     if code:
         raise WaczError(f"wacz create failed with exit code {code}")

@@ -58,7 +58,17 @@ def summary(stats: dict[str, dict], archive: ArchiveStorage, seconds: float) -> 
         "WARC": sum(is_warc(e.path) for e in warcs), "CDXJ": sum(is_cdxj(e.path) for e in indexes),
         "text": sum(e.path.endswith(".txt") for e in texts), "JSON": sum(e.path.endswith(".json") for e in texts),
     }
-    lines.append("files in " + archive.describe() + ": " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    everything = archive.list("")
+    lines.append("files in " + archive.describe() + ": " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+                 + f"; {len(everything)} files, {sum(e.size for e in everything)} bytes in all")
+    calls: Counter[str] = Counter()
+    for s in stats.values():
+        calls.update({k.removeprefix("s3/requests/"): v for k, v in s.items() if k.startswith("s3/requests/")})
+    if calls:
+        attempts = sum(s.get("s3/attempts", 0) for s in stats.values())
+        per_article = sum(calls.values()) / max(len(articles), 1)
+        lines.append(f"S3: {sum(calls.values())} requests ({per_article:.1f} per article), {attempts} attempts; "
+                     + ", ".join(f"{op} {n}" for op, n in calls.most_common()))
     lines.append(f"took {seconds:.1f} s")
     return "\n".join(lines)
 

@@ -1,12 +1,15 @@
 """REPLAY: answer every request from recordings, never from the network.
 
-A recording is a WARC file, a folder of WARCs (searched recursively), a WACZ, or a
-fixture store (see tests/fixtures/README.md). A URL missing from the recording gets a
-404 response flagged ``replay-miss`` and one log line.
+A recording is a WARC file, a folder of WARCs (searched recursively), a WACZ, a fixture
+store (see tests/fixtures/README.md), or an archive named by URI (``s3://bucket/prefix``):
+its CDXJ indexes say where each capture is, and each is read by byte range, so the
+archive is never downloaded whole. A URL missing from the recording gets a 404 response
+flagged ``replay-miss`` and one log line.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
 import zipfile
@@ -15,16 +18,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+from weakref import WeakKeyDictionary
 
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
+
+from archiving.cdxj import index_entries, indexed_warcs
+from archiving.storage import ArchiveError, ArchiveStorage, storage_class
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -123,23 +132,74 @@ class WarcRecording(Recording):
         source, member, offset = location
         with self._open(source, member) as stream:
             stream.seek(offset)
-            record = next(iter(ArchiveIterator(stream)))
-            status = int(record.http_headers.get_statuscode())
-            headers = list(record.http_headers.headers)
-            # content_stream() undoes chunking and Content-Encoding, so the framing headers go.
-            body = record.content_stream().read()
-        headers = [(k, v) for k, v in headers if k.encode().title() not in FRAMING_HEADERS]
-        return status, headers, body
+            return recorded_response(next(iter(ArchiveIterator(stream))))
 
 
-def open_recording(location: str) -> Recording:
-    path = Path(location)
+class ArchiveRecording(Recording):
+    """Responses from an archive's WARCs, found through its CDXJ indexes and read by byte range.
+
+    The last capture of a URL wins; a revisit is answered with the response it refers to
+    (same payload digest).
+    """
+
+    def __init__(self, storage: ArchiveStorage) -> None:
+        self.storage = storage
+        self.index: dict[str, tuple[str, int, int]] = {}
+        responses: dict[str, tuple[str, int, int]] = {}  # payload digest -> a response with that payload
+        revisits: dict[str, str] = {}  # URL -> payload digest
+        for _, (warc, cdxj) in sorted(indexed_warcs(storage).items()):
+            for entry in index_entries(storage, cdxj) if cdxj else ():
+                if "status" not in entry or "url" not in entry:
+                    continue  # requests and metadata: nothing to answer with
+                if entry.get("mime") == "warc/revisit":
+                    revisits[entry["url"]] = entry.get("digest", "")
+                    self.index.pop(entry["url"], None)
+                    continue
+                location = (warc, int(entry["offset"]), int(entry["length"]))
+                self.index[entry["url"]] = location
+                revisits.pop(entry["url"], None)
+                responses.setdefault(entry.get("digest", ""), location)
+        for url, digest in revisits.items():
+            if digest in responses:
+                self.index[url] = responses[digest]
+        logger.info("Replaying %d URLs from %s", len(self.index), storage.describe())
+
+    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        location = self.index.get(url)
+        if location is None:
+            return None
+        member = self.storage.read_range(*location)
+        return recorded_response(next(iter(ArchiveIterator(io.BytesIO(member)))))
+
+
+def recorded_response(record: ArcWarcRecord) -> tuple[int, list[tuple[str, str]], bytes]:
+    status = int(record.http_headers.get_statuscode())
+    # content_stream() undoes chunking and Content-Encoding, so the framing headers go.
+    body = record.content_stream().read()
+    headers = [(k, v) for k, v in record.http_headers.headers if k.encode().title() not in FRAMING_HEADERS]
+    return status, headers, body
+
+
+def open_recording(location: str, settings: BaseSettings | None = None) -> Recording:
+    scheme = urlsplit(location).scheme
+    if len(scheme) > 1 and scheme != "file":  # an archive by URI: s3://bucket/prefix
+        from scrapy.settings import Settings
+
+        settings = settings if settings is not None else Settings()
+        try:
+            return ArchiveRecording(storage_class(settings, location).from_settings(settings, location))
+        except ArchiveError as exc:
+            raise NotConfigured(f"REPLAY={location}: {exc}") from exc
+    path = Path(urlsplit(location).path if scheme == "file" else location)
     if not path.exists():
         raise NotConfigured(f"REPLAY={location}: no such file or folder")
     if path.is_file():
         return WarcRecording([path])
     warcs = sorted(p for pattern in ("*.warc", "*.warc.gz", "*.wacz") for p in path.rglob(pattern))
     return WarcRecording(warcs) if warcs else FixtureStore(path)
+
+
+_RECORDINGS: WeakKeyDictionary[Crawler, Recording] = WeakKeyDictionary()
 
 
 class ReplayDownloadHandler(BaseDownloadHandler):
@@ -151,7 +211,10 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         if not location:
             raise NotConfigured("REPLAY is not set")
         self.location = location
-        self.recording = open_recording(location)
+        # One recording per crawl: the http and https handlers share its index.
+        if (recording := _RECORDINGS.get(crawler)) is None:
+            recording = _RECORDINGS[crawler] = open_recording(location, crawler.settings)
+        self.recording = recording
         self.stats = crawler.stats
 
     async def download_request(self, request: Request) -> Response:

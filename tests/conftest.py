@@ -29,3 +29,18 @@ def demo_records(demo_archive) -> dict[str, list[dict]]:
         lines = feed.read_text(encoding="utf-8").splitlines()
         records[feed.parent.name] = [json.loads(line) for line in lines]
     return records
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A real S3 API for the session: moto's server on a loopback port (tests/s3server.py)."""
+    from tests.s3server import MotoServerMissing, S3Server, skip_or_fail_missing
+
+    try:
+        server = S3Server().start()
+    except MotoServerMissing as exc:
+        skip_or_fail_missing(exc)
+    try:
+        yield server
+    finally:
+        server.stop()
