@@ -5,6 +5,8 @@
 - Items feeds left partial: a torn last line cut, the feed completed.
 - Files a remote backend could not upload: uploaded (``ArchiveStorage.sync``).
 - Closed WARCs without their CDXJ (a crash between the two): indexed.
+- Temporary files of atomic writes that a crash interrupted: removed (the file they were to
+  replace is still whole, old or new).
 
 Only partial files that no live process holds are touched (``ArchiveStorage.stale_partials``).
 """
@@ -30,6 +32,7 @@ class Recovery:
     bytes_cut: int = 0
     feeds_repaired: int = 0
     indexes_written: int = 0
+    temporaries_removed: int = 0
     failures: int = 0
     sync: SyncReport = field(default_factory=SyncReport)
 
@@ -39,6 +42,7 @@ class Recovery:
             "archive/warcs_repaired": self.warcs_repaired, "archive/warcs_removed": self.warcs_removed,
             "archive/bytes_cut": self.bytes_cut, "archive/feeds_repaired": self.feeds_repaired,
             "archive/indexes_written": self.indexes_written, "archive/recovery_failures": self.failures,
+            "archive/temporaries_removed": self.temporaries_removed,
             "archive/sync_uploaded": self.sync.uploaded, "archive/sync_failed": self.sync.failed,
             "archive/sync_bytes": self.sync.bytes, "archive/multipart_aborted": self.sync.aborted_uploads,
         }
@@ -48,6 +52,7 @@ class Recovery:
 def recover(storage: ArchiveStorage) -> Recovery:
     """Repair, complete, upload and index what earlier crawls left; errors are logged and counted."""
     done = Recovery()
+    done.temporaries_removed = storage.remove_stale_temporaries()
     for path, file in storage.stale_partials(WARC_DIR + "/"):
         try:
             scan = repair(file)

@@ -41,6 +41,7 @@ STORAGES_BASE = {
     "s3": "archiving.s3.S3Storage",
 }
 TEMP_PREFIX = "."  # temporary files of atomic writes are hidden and never listed
+TEMP_SUFFIX = ".tmp"
 
 
 class ArchiveError(Exception):
@@ -169,6 +170,15 @@ class ArchiveStorage(ABC):
                 file.close()
                 continue
             yield location.relative_to(self.partial_root).as_posix().removesuffix(PARTIAL_SUFFIX), file
+
+    def remove_stale_temporaries(self) -> int:
+        """Remove the temporary files of atomic writes that crashed (no live writer holds them)."""
+        removed = 0
+        for dirpath, _, filenames in os.walk(self.partial_root):
+            for name in filenames:
+                if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+                    removed += _remove_if_unheld(Path(dirpath) / name)
+        return removed
 
     def complete(self, path: str, file: BinaryIO) -> None:
         """Publish a partial file under its final name (and, remote, upload it); closes ``file``."""
@@ -316,7 +326,8 @@ def probe_folder(root: Path) -> None:
 def write_file_atomic(target: Path, data: bytes) -> None:
     """Temporary file beside the target, fsync, rename: the old content or the new, never a part."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held until closed: a crash's leftover is one nobody holds
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -326,6 +337,16 @@ def write_file_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _remove_if_unheld(path: Path) -> int:
+    try:
+        with path.open("rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+            return 1
+    except (BlockingIOError, FileNotFoundError):
+        return 0
 
 
 def reason(exc: BaseException) -> str:

@@ -44,6 +44,7 @@ class Command(ScrapyCommand):
         figures = {"WARCs repaired": done.warcs_repaired, "feeds completed": done.feeds_repaired,
                    "files uploaded": done.sync.uploaded, "bytes uploaded": done.sync.bytes,
                    "uploads aborted": done.sync.aborted_uploads, "indexes written": done.indexes_written,
+                   "temporaries removed": done.temporaries_removed,
                    "failures": done.failures + done.sync.failed, "still pending": len(pending)}
         print(f"{storage.describe()}: " + ", ".join(f"{name} {value}" for name, value in figures.items()))
         if pending or done.failures or done.sync.failed:

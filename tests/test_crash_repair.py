@@ -48,6 +48,7 @@ def test_killed_crawl_is_repaired_on_the_next_start(tmp_path):
     assert scanned(repaired).records == whole.records
     assert (archive / "indexes" / repaired.name.replace(".warc.gz", ".cdxj")).exists()
     assert list(archive.rglob("*.open")) == []  # the killed crawl's items feed is completed too
+    assert list(archive.rglob(".*.tmp")) == []
 
     captured = [u for u in slow if u.encode() in gunzip_all(repaired)]
     assert captured

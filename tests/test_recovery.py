@@ -59,3 +59,13 @@ def test_a_live_crawls_partial_is_left_alone(tmp_path):
     assert recover(storage).feeds_repaired == 0
     assert (tmp_path / "items/news/live.jsonl.open").read_bytes() == b'{"url": '
     live.close()
+
+
+def test_temporary_file_of_a_crashed_write_is_removed_and_a_live_ones_kept(tmp_path):
+    storage = LocalStorage(tmp_path)
+    storage.write_atomic("text/a.vn/x.json", b"old")
+    script = ("import os, tempfile, fcntl; fd, p = tempfile.mkstemp(prefix='.x.json.', suffix='.tmp', "
+              f"dir={str(tmp_path / 'text/a.vn')!r}); fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'ne'); os._exit(9)")
+    assert subprocess.run([sys.executable, "-c", script]).returncode == 9
+    assert recover(storage).temporaries_removed == 1
+    assert os.listdir(tmp_path / "text/a.vn") == ["x.json"] and storage.read("text/a.vn/x.json") == b"old"
