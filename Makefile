@@ -5,14 +5,28 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPIDER ?= vietnamplus
 
-.PHONY: test crawl demo bench bench-extraction system-deps clean
+.PHONY: test crawl demo bench bench-extraction system-deps clean lock
 
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements.lock (hash-checked, pip itself included), then the project
+# without its dependencies; pip check catches a lock that lags behind pyproject.toml.
+$(STAMP): pyproject.toml requirements.lock
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 	@touch $@
+
+# requirements.lock: every dependency of '.[test]' pinned with hashes, for CPython $(LOCK_PYTHON) on Linux
+# (what make test and a server install). Keeps existing pins; UPGRADE=1 takes the newest versions.
+# uv comes from PyPI into a throw-away virtualenv.
+UV_VERSION  ?= 0.13.9
+LOCK_PYTHON ?= 3.11
+lock:
+	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet uv==$(UV_VERSION) && \
+	"$$tools/bin/uv" pip compile pyproject.toml --extra test --generate-hashes --python-version $(LOCK_PYTHON) \
+	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o requirements.lock
 
 # Debian/Ubuntu programs the product and its tests need (installed when root).
 system-deps:

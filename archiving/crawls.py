@@ -12,11 +12,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, BinaryIO
 from weakref import WeakKeyDictionary
 
+from archiving.layout import PARTIAL_SUFFIX
 from archiving.recovery import recover
-from archiving.storage import ArchiveError, ArchiveStorage, storage_class
+from archiving.storage import ArchiveError, ArchiveStorage, ArchiveWriteError, reason, storage_class
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -74,12 +77,53 @@ class ArchiveFeedStorage:
     def from_crawler(cls, crawler: Crawler, uri: str, *, feed_options: dict[str, Any] | None = None) -> Self:
         return cls(uri, crawler, feed_options)
 
-    def open(self, spider: Spider) -> BinaryIO:
-        return self.storage.open_partial(self.path)
+    def open(self, spider: Spider) -> FeedFile:
+        def failed(exc: OSError) -> None:
+            where = self.storage.describe(self.path + PARTIAL_SUFFIX)
+            write_failed(self.crawler, ArchiveWriteError(f"cannot write {where}: {reason(exc)}"))
 
-    def store(self, file: BinaryIO) -> None:
+        return FeedFile(self.storage.open_partial(self.path), failed)
+
+    def store(self, file: FeedFile) -> None:
         try:
-            self.storage.complete(self.path, file)
+            self.storage.complete(self.path, file.file)
         except ArchiveError as exc:
             # The feed stays partial (local) or pending (remote): the next start completes it.
             write_failed(self.crawler, exc)
+
+
+class FeedFile:
+    """The items feed as the exporter writes it: whole lines or nothing, a failure reported once.
+
+    The exporter writes one line per call. A write that fails (disk full) is cut back to the
+    last whole line, reported, and every later line is dropped: the feed stays valid JSONL.
+    """
+
+    def __init__(self, file: BinaryIO, failed: Callable[[OSError], None]) -> None:
+        self.file = file
+        self.failure: OSError | None = None
+        self._failed = failed
+        self._whole = 0  # where the last whole line ends
+
+    def write(self, data: bytes) -> int:
+        if self.failure is None:
+            try:
+                view, written = memoryview(data), 0
+                while written < len(view):  # an unbuffered file may take part of a write
+                    written += self.file.write(view[written:])
+            except OSError as exc:
+                self.failure = exc
+                with suppress(OSError):
+                    self.file.truncate(self._whole)
+                    self.file.seek(self._whole)
+                self._failed(exc)
+            else:
+                if data.endswith(b"\n"):
+                    self._whole = self.file.tell()
+        return len(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()

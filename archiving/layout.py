@@ -107,6 +107,13 @@ def crawl_id_of_feed(path: str) -> str:
     return basename(path).removesuffix(".jsonl")
 
 
+def is_archive_path(path: str) -> bool:
+    """A path this layout writes (a WACZ at the root included): what recovery may act on."""
+    top = path.split("/", 1)[0]
+    return top in (WARC_DIR, INDEX_DIR, TEXT_DIR, ITEMS_DIR, STORY_INDEX.split("/")[0]) or (
+        "/" not in path and path.endswith(".wacz"))
+
+
 def basename(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 

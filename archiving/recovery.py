@@ -6,7 +6,7 @@
 - Files a remote backend could not upload: uploaded (``ArchiveStorage.sync``).
 - Closed WARCs without their CDXJ (a crash between the two): indexed.
 - Temporary files of atomic writes that a crash interrupted: removed (the file they were to
-  replace is still whole, old or new).
+  replace is still whole, old or new); other partial files (a ``.wacz`` being written): removed.
 
 Only partial files that no live process holds are touched (``ArchiveStorage.stale_partials``).
 """
@@ -33,6 +33,7 @@ class Recovery:
     feeds_repaired: int = 0
     indexes_written: int = 0
     temporaries_removed: int = 0
+    partials_removed: int = 0
     failures: int = 0
     sync: SyncReport = field(default_factory=SyncReport)
 
@@ -42,7 +43,7 @@ class Recovery:
             "archive/warcs_repaired": self.warcs_repaired, "archive/warcs_removed": self.warcs_removed,
             "archive/bytes_cut": self.bytes_cut, "archive/feeds_repaired": self.feeds_repaired,
             "archive/indexes_written": self.indexes_written, "archive/recovery_failures": self.failures,
-            "archive/temporaries_removed": self.temporaries_removed,
+            "archive/temporaries_removed": self.temporaries_removed, "archive/partials_removed": self.partials_removed,
             "archive/sync_uploaded": self.sync.uploaded, "archive/sync_failed": self.sync.failed,
             "archive/sync_bytes": self.sync.bytes, "archive/multipart_aborted": self.sync.aborted_uploads,
         }
@@ -82,6 +83,11 @@ def recover(storage: ArchiveStorage) -> Recovery:
             file.close()
             done.failures += 1
             logger.error("Could not complete %s%s: %s", storage.describe(path), PARTIAL_SUFFIX, reason(exc))
+    for path, file in storage.stale_partials(""):
+        # Anything else a crash left partial (a .wacz being written): it cannot be completed.
+        storage.discard_partial(path, file)
+        done.partials_removed += 1
+        logger.warning("Removed %s%s, left incomplete by a crash", storage.describe(path), PARTIAL_SUFFIX)
     done.sync = storage.sync()
     try:
         done.indexes_written = index_missing(storage)

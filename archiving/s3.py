@@ -21,7 +21,7 @@ import fcntl
 import hashlib
 import logging
 import os
-import threading
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta, timezone
@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from archiving.layout import INDEX_DIR, PARTIAL_SUFFIX, WARC_DIR, basename, is_cdxj, warc_of_cdxj
+from archiving.layout import INDEX_DIR, PARTIAL_SUFFIX, WARC_DIR, basename, is_archive_path, is_cdxj, warc_of_cdxj
 from archiving.storage import (
     TEMP_PREFIX,
+    ArchiveReadError,
     ArchiveStorage,
     ArchiveUnavailable,
     ArchiveWriteError,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIB = 1 << 20
+LOCKS_DIR = ".locks"
 DEFAULTS = {
     "S3_MULTIPART_THRESHOLD": 16 * MIB,  # files from this size are uploaded in parts
     "S3_PART_SIZE": 16 * MIB,  # S3 wants at least 5 MiB per part but the last
@@ -65,9 +67,7 @@ DEFAULTS = {
 }
 
 
-# Writers of one spooled file in this process take turns (crawls of one process may store the
-# same article); striped, so a long crawl does not grow a lock per file.
-_WRITE_LOCKS = [threading.Lock() for _ in range(64)]
+LOCK_STRIPES = 256  # spool locks: a fixed set of files, shared by paths that hash alike
 
 
 def default_spool() -> Path:
@@ -99,6 +99,11 @@ class S3Storage(ArchiveStorage):
     def from_settings(cls, settings: BaseSettings, uri: str) -> Self:
         import boto3
         from botocore.config import Config
+
+        # Their debug logs print every request's headers, a session token among them.
+        for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+            if logging.getLogger(name).getEffectiveLevel() < logging.INFO:
+                logging.getLogger(name).setLevel(logging.INFO)
 
         def get(name: str) -> Any:
             value = settings.get(name)
@@ -161,7 +166,10 @@ class S3Storage(ArchiveStorage):
     # -- reading -----------------------------------------------------------------------------
 
     def list(self, prefix: str) -> list[Entry]:
-        entries = {path: Entry(path, (self.partial_root / path).stat().st_size) for path in self.pending() if path.startswith(prefix)}
+        entries = {}
+        for path in self.pending():
+            if path.startswith(prefix) and (size := _size(self.spooled(path))) is not None:
+                entries[path] = Entry(path, size)
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.key(prefix)):
                 for obj in page.get("Contents", []):
@@ -169,39 +177,34 @@ class S3Storage(ArchiveStorage):
                     if not path.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
                         entries.setdefault(path, Entry(path, obj["Size"]))
         except Exception as exc:  # noqa: BLE001 - botocore errors
-            raise ArchiveWriteError(f"cannot list {self.describe(prefix)}: {s3_reason(exc)}") from exc
+            raise ArchiveReadError(f"cannot list {self.describe(prefix)}: {s3_reason(exc)}") from exc
         return sorted(entries.values(), key=lambda e: e.path)
 
     def read(self, path: str) -> bytes | None:
-        local = self.spooled(path)
-        if local.is_file():  # written, not uploaded yet: the spool holds the newest content
-            return local.read_bytes()
+        with suppress(FileNotFoundError):  # written, not uploaded yet: the spool holds the newest content
+            return self.spooled(path).read_bytes()
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
         except Exception as exc:  # noqa: BLE001
-            raise ArchiveWriteError(f"cannot read {self.describe(path)}: {s3_reason(exc)}") from exc
+            raise ArchiveReadError(f"cannot read {self.describe(path)}: {s3_reason(exc)}") from exc
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
-        local = self.spooled(path)
-        if local.is_file():
-            with local.open("rb") as f:
-                f.seek(offset)
-                return f.read(length)
+        with suppress(FileNotFoundError), self.spooled(path).open("rb") as f:
+            f.seek(offset)
+            return f.read(length)
         response = self.client.get_object(Bucket=self.bucket, Key=self.key(path), Range=f"bytes={offset}-{offset + length - 1}")
         return response["Body"].read()
 
     def open_read(self, path: str) -> BinaryIO:
-        local = self.spooled(path)
-        if local.is_file():
-            return local.open("rb")
+        with suppress(FileNotFoundError):
+            return self.spooled(path).open("rb")
         return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"]
 
     def size(self, path: str) -> int | None:
-        local = self.spooled(path)
-        if local.is_file():
-            return local.stat().st_size
+        if (spooled := _size(self.spooled(path))) is not None:
+            return spooled
         try:
             return self.client.head_object(Bucket=self.bucket, Key=self.key(path))["ContentLength"]
         except self.client.exceptions.ClientError as exc:
@@ -226,27 +229,41 @@ class S3Storage(ArchiveStorage):
 
     def write_atomic(self, path: str, data: bytes) -> None:
         local = self.spooled(path)
-        with self._writers_of(path):  # two crawls of this process writing one article take turns
+        with self._spool_lock(path):
             try:
                 write_file_atomic(local, data)
                 held = local.open("rb")
             except OSError as exc:
                 raise ArchiveWriteError(f"cannot spool {self.describe(path)}: {reason(exc)}") from exc
             with held:
-                fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # a sync in another process skips it meanwhile
                 self._upload(path, local, held)
 
-    def _writers_of(self, path: str) -> threading.Lock:
-        return _WRITE_LOCKS[hash(str(self.spooled(path))) % len(_WRITE_LOCKS)]
+    @contextmanager
+    def _spool_lock(self, path: str, wait: bool = True) -> Iterator[bool]:
+        """Writers and syncs of one spooled path take turns, threads and processes alike.
+
+        Held from the spooled write to the end of its upload, so a sync never uploads an old
+        version over a newer one, and never removes a file a writer is about to upload.
+        """
+        stripe = zlib.crc32(path.encode()) % LOCK_STRIPES
+        lock_file = self.partial_root / LOCKS_DIR / f".{stripe:03d}.lock"
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with lock_file.open("a+b") as held:
+            try:
+                fcntl.flock(held.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
 
     def delete(self, path: str) -> None:
         self.spooled(path).unlink(missing_ok=True)
         self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
 
     def _publish(self, path: str, file: BinaryIO) -> None:
-        # Still locked through the partial file's descriptor: the rename keeps the inode.
-        os.replace(self.partial_location(path), self.spooled(path))
-        self._upload(path, self.spooled(path), file)
+        with self._spool_lock(path):
+            os.replace(self.partial_location(path), self.spooled(path))
+            self._upload(path, self.spooled(path), file)
 
     # -- uploads -----------------------------------------------------------------------------
 
@@ -269,7 +286,7 @@ class S3Storage(ArchiveStorage):
                     Bucket=self.bucket, Key=self.key(path), Body=data, ContentMD5=b64(md5.digest()),
                     ChecksumSHA256=b64(hashlib.sha256(data).digest()), **self.put_args,
                 )
-                self._check(path, answer.get("ETag", ""), md5.hexdigest())
+                self._check(path, answer, md5.hexdigest())
         except ArchiveWriteError:
             raise
         except Exception as exc:  # noqa: BLE001 - botocore and OS errors alike leave the file spooled
@@ -280,12 +297,15 @@ class S3Storage(ArchiveStorage):
                 local.unlink()
         return size
 
-    def _check(self, path: str, answered: str, expected: str, size: int | None = None, stored: int | None = None) -> None:
-        mismatch = (not self.kms and answered.strip('"') != expected) or (size is not None and stored != size)
-        if mismatch:
+    def _check(self, path: str, answer: dict[str, Any], expected: str, size: int | None = None) -> None:
+        """The ETag S3 answered is the MD5 we computed (not under SSE-KMS, set here or on the bucket), and the size."""
+        etag = answer.get("ETag", "").strip('"')
+        kms = str(answer.get("ServerSideEncryption", "")).startswith("aws:kms")
+        stored = answer.get("ContentLength")
+        if (not kms and etag != expected) or (size is not None and stored != size):
             raise ArchiveWriteError(
                 f"upload of {self.describe(path)} does not match the spooled file "
-                f"(ETag {answered.strip(chr(34))}, {stored} bytes; expected {expected}, {size} bytes)"
+                f"(ETag {etag}, {stored} bytes; expected {expected}, {size} bytes)"
             )
 
     def _put_multipart(self, path: str, source: BinaryIO, size: int) -> None:
@@ -313,8 +333,7 @@ class S3Storage(ArchiveStorage):
             self._abort(key, upload_id)
             raise
         head = self.client.head_object(Bucket=self.bucket, Key=key)
-        composite = f"{hashlib.md5(b''.join(md5s)).hexdigest()}-{len(md5s)}"
-        self._check(path, head.get("ETag", ""), composite, size, head["ContentLength"])
+        self._check(path, head, f"{hashlib.md5(b''.join(md5s)).hexdigest()}-{len(md5s)}", size)
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:
@@ -328,7 +347,8 @@ class S3Storage(ArchiveStorage):
         if not self.partial_root.is_dir():
             return []
         found = []
-        for dirpath, _, filenames in os.walk(self.partial_root):
+        for dirpath, dirnames, filenames in os.walk(self.partial_root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(TEMP_PREFIX)]  # the spool's locks
             for name in filenames:
                 if not name.startswith(TEMP_PREFIX) and not name.endswith(PARTIAL_SUFFIX):
                     found.append((Path(dirpath) / name).relative_to(self.partial_root).as_posix())
@@ -342,36 +362,25 @@ class S3Storage(ArchiveStorage):
         for path in left:
             if is_cdxj(path) and warc_of_cdxj(path) in warcs_left:
                 continue  # an index goes up only after its WARC
-            with self._claimed(self.spooled(path)) as held:
-                if held is None:
-                    continue  # being uploaded by a live crawl
-                report.aborted_uploads += self._abort_uploads(self.key(path))
+            with self._spool_lock(path, wait=False) as locked:
                 try:
-                    report.bytes += self._upload(path, self.spooled(path), held)
-                    report.uploaded += 1
-                    warcs_left.discard(basename(path))
-                    logger.warning("Uploaded %s, left in the spool by an earlier crawl", self.describe(path))
-                except ArchiveWriteError as exc:
-                    report.failed += 1
-                    logger.error("%s", exc)
+                    held = self.spooled(path).open("rb") if locked else None
+                except FileNotFoundError:
+                    held = None  # uploaded meanwhile
+                if held is None:
+                    continue  # being written or uploaded by a live crawl
+                with held:
+                    report.aborted_uploads += self._abort_uploads(self.key(path))
+                    try:
+                        report.bytes += self._upload(path, self.spooled(path), held)
+                        report.uploaded += 1
+                        warcs_left.discard(basename(path))
+                        logger.warning("Uploaded %s, left in the spool by an earlier crawl", self.describe(path))
+                    except ArchiveWriteError as exc:
+                        report.failed += 1
+                        logger.error("%s", exc)
         report.aborted_uploads += self._abort_uploads(self.key(""), older_than=self.abort_uploads_after)
         return report
-
-    @contextmanager
-    def _claimed(self, local: Path) -> Iterator[BinaryIO | None]:
-        """The spooled file, opened and locked, unless a live writer holds it."""
-        try:
-            held = local.open("rb")
-        except FileNotFoundError:
-            yield None
-            return
-        with held:
-            try:
-                fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield None
-                return
-            yield held if local.exists() else None
 
     def _abort_uploads(self, key: str, older_than: float | None = None) -> int:
         """Abort unfinished multipart uploads of ``key`` (exactly), or under it older than ``older_than`` seconds."""
@@ -383,6 +392,8 @@ class S3Storage(ArchiveStorage):
                 for upload in page.get("Uploads", []):
                     if older_than is None and upload["Key"] != key:
                         continue
+                    if not is_archive_path(self.path_of(upload["Key"])):
+                        continue  # another application's upload in the same bucket
                     if older_than is not None and upload["Initiated"] > cutoff:
                         continue
                     self._abort(upload["Key"], upload["UploadId"])
@@ -390,6 +401,13 @@ class S3Storage(ArchiveStorage):
         except Exception as exc:  # noqa: BLE001
             logger.warning("Could not list the unfinished uploads of %s: %s", self.describe(), s3_reason(exc))
         return aborted
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
 
 
 def upload_order(path: str) -> tuple[int, str]:

@@ -56,6 +56,10 @@ class ArchiveWriteError(ArchiveError):
     """A write to the archive failed; the file is left whole (or as a partial to recover)."""
 
 
+class ArchiveReadError(ArchiveError):
+    """A file or a listing of the archive could not be read."""
+
+
 @dataclass(frozen=True)
 class Entry:
     path: str
@@ -113,7 +117,9 @@ class ArchiveStorage(ABC):
     def local_copy(self, path: str) -> Iterator[Path]:
         """A complete file as a file on this machine, for tools that want a path (indexers, wacz)."""
         self.partial_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(prefix=TEMP_PREFIX, suffix="-" + path.rsplit("/", 1)[-1], dir=self.partial_root) as copy:
+        # A temporary file like an atomic write's: locked while used, removed by recovery if a crash leaves it.
+        with tempfile.NamedTemporaryFile(prefix=f"{TEMP_PREFIX}copy-", suffix=TEMP_SUFFIX, dir=self.partial_root) as copy:
+            fcntl.flock(copy.fileno(), fcntl.LOCK_EX)
             with self.open_read(path) as source:
                 while chunk := source.read(1 << 20):
                     copy.write(chunk)
@@ -143,9 +149,12 @@ class ArchiveStorage(ABC):
         try:
             location.parent.mkdir(parents=True, exist_ok=True)
             file = location.open("x+b", buffering=0)
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if not _still_named(location, file):  # taken for a crash's leftover before we locked it
+                file.close()
+                return self.open_partial(path)
         except OSError as exc:
             raise ArchiveWriteError(f"cannot create {self.describe(path)}{PARTIAL_SUFFIX}: {reason(exc)}") from exc
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         return file
 
     def stale_partials(self, prefix: str) -> Iterator[tuple[str, BinaryIO]]:
@@ -166,7 +175,7 @@ class ArchiveStorage(ABC):
             except BlockingIOError:
                 file.close()
                 continue
-            if not location.exists():  # completed between open and lock
+            if not _still_named(location, file):  # completed or replaced between open and lock
                 file.close()
                 continue
             yield location.relative_to(self.partial_root).as_posix().removesuffix(PARTIAL_SUFFIX), file
@@ -326,8 +335,12 @@ def probe_folder(root: Path) -> None:
 def write_file_atomic(target: Path, data: bytes) -> None:
     """Temporary file beside the target, fsync, rename: the old content or the new, never a part."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # held until closed: a crash's leftover is one nobody holds
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held until closed: a crash's leftover is one nobody holds
+        if _same_file(tmp, fd):
+            break
+        os.close(fd)  # removed as a leftover before we locked it: take another name
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -337,6 +350,17 @@ def write_file_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _same_file(path: str | Path, fd: int) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _still_named(location: Path, file: BinaryIO) -> bool:
+    return _same_file(location, file.fileno())
 
 
 def _remove_if_unheld(path: Path) -> int:
@@ -362,7 +386,12 @@ def reason(exc: BaseException) -> str:
 def storage_class(settings: BaseSettings, uri: str) -> type[ArchiveStorage]:
     from scrapy.utils.misc import load_object
 
-    scheme = urlsplit(uri).scheme
+    parts = urlsplit(uri)
+    scheme = parts.scheme
+    if parts.username or parts.password:
+        safe = f"{scheme}://{parts.hostname or ''}{parts.path}"
+        raise ArchiveUnavailable(f"{safe}: credentials do not belong in the archive URI; "
+                                 "give them in the environment, an AWS profile or an instance role")
     registry = {**(settings.getdict("ARCHIVE_STORAGES_BASE") or STORAGES_BASE), **settings.getdict("ARCHIVE_STORAGES")}
     path = registry.get(scheme)
     if not path:

@@ -22,8 +22,18 @@ from archiving.repair import repair
 from archiving.storage import ArchiveStorage
 
 
+def http_fields(response: StatusAndHeaders) -> bytes:
+    """A response's status line and headers, in order, as ``application/warc-fields``."""
+    lines = [f"http-status-line: {response.protocol} {response.statusline}"]
+    lines += [f"http-header: {name}: {value}" for name, value in response.headers]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
 def payload_digest(body: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class Original:
     uri: str
     date: str
     record_id: str | None = None  # an earlier crawl's capture may be known by URI and date only
+    not_modified: bool = False  # the server answered 304 to a conditional request: server-not-modified profile
 
 
 class WarcFile:
@@ -46,7 +57,11 @@ class WarcFile:
         self.writer = WARCWriter(self._pending, gzip=True, warc_version="WARC/1.1")
         self.records = 0
         self.size = 0
-        self._write(self.writer.create_warcinfo_record(self.name, warcinfo))
+        try:
+            self._write(self.writer.create_warcinfo_record(self.name, warcinfo))
+        except BaseException:
+            storage.discard_partial(path, self._file)  # nothing whole in it: leave no partial file
+            raise
 
     def write_exchange(
         self, url: str, request: StatusAndHeaders, request_body: bytes, response: StatusAndHeaders, body: bytes,
@@ -61,6 +76,16 @@ class WarcFile:
                 url, "response", payload=io.BytesIO(body), length=len(body),
                 http_headers=response, warc_headers_dict=headers,
             )
+        elif original.not_modified:
+            # WARC 1.1 server-not-modified profile. The block is left empty so that replay tools
+            # (pywb) serve the capture it confirms; the 304 as received follows as metadata.
+            headers.update({"WARC-Profile": NOT_MODIFIED_PROFILE, "WARC-Refers-To-Target-URI": original.uri,
+                            "WARC-Refers-To-Date": original.date})
+            if original.record_id:
+                headers["WARC-Refers-To"] = original.record_id
+            response_record = self.writer.create_warc_record(
+                url, "revisit", payload=io.BytesIO(b""), length=0, warc_headers_dict=headers,
+            )
         else:
             if original.record_id:
                 headers["WARC-Refers-To"] = original.record_id
@@ -73,7 +98,14 @@ class WarcFile:
             url, "request", payload=io.BytesIO(request_body), length=len(request_body), http_headers=request,
             warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": record_id},
         )
-        self._write(response_record, request_record)
+        records = [response_record, request_record]
+        if original is not None and original.not_modified:
+            fields = http_fields(response)
+            records.insert(1, self.writer.create_warc_record(
+                url, "metadata", payload=io.BytesIO(fields), length=len(fields), warc_content_type="application/warc-fields",
+                warc_headers_dict={"WARC-Date": warc_date, "WARC-Refers-To": record_id},
+            ))
+        self._write(*records)
         return record_id
 
     def write_metadata(self, target_uri: str, refers_to: str, fields: bytes, warc_date: str) -> str:

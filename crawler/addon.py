@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from archiving.crawls import FEED_SCHEME
 from archiving.layout import items_path
 from archiving.storage import STORAGES_BASE
+from crawler.incremental import DEFAULT_INTERVALS, DEFAULT_MAX_AGE
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -32,9 +33,15 @@ DEFAULTS = {
     "STATS_FILE": None,
     "STORIES_ENABLED": True,
     "PRIVATE_ADDRESS_ALLOWLIST": "",
+    "INCREMENTAL_ENABLED": True,  # crawl state, conditional requests, recheck policy
+    "CRAWL_STATE": None,  # the state's SQLite file (default: beside the archive, or the spool)
+    "RECHECK_INTERVALS": DEFAULT_INTERVALS,  # after an article is stored or changes: recheck after each in turn
+    "RECHECK_MAX_AGE": DEFAULT_MAX_AGE,  # never recheck an article older than this
+    "RECRAWL": False,  # fetch every page in full, whatever the state
 }
 
-REPLAY_POLITENESS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RETRY_ENABLED": False}
+# Recordings have no server to be polite to, and do not change: no delays, no incremental skips.
+REPLAY_POLITENESS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RETRY_ENABLED": False, "INCREMENTAL_ENABLED": False}
 
 
 class Addon:
@@ -45,12 +52,14 @@ class Addon:
         if settings.get("REPLAY"):
             for scheme in ("http", "https"):
                 settings["DOWNLOAD_HANDLERS"][scheme] = "crawler.replay.ReplayDownloadHandler"
-            # Recordings have no server to be polite to: no delays (over settings.py, under -s).
+            # Over settings.py, under -s.
             for name, value in REPLAY_POLITENESS.items():
                 settings.set(name, value, priority="project")
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", "crawler.addressguard.AddressGuardMiddleware", 50
         )
+        # After RedirectMiddleware (600) in process_response: the state records the final page.
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", "crawler.incremental.IncrementalMiddleware", 580)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.warc.WarcCapture", 100)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.storyindex.StoryIndex", 800)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)

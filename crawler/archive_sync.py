@@ -15,8 +15,7 @@ from scrapy.commands import ScrapyCommand
 
 from archiving.recovery import recover
 from archiving.storage import ArchiveError, open_archive
-
-EXIT_ARCHIVE = 3
+from crawler.commands.crawl import EXIT_ARCHIVE
 
 
 class Command(ScrapyCommand):

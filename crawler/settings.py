@@ -6,6 +6,7 @@ Each product setting can also come from the environment (``ARCHIVE_URI=... scrap
 
 import os
 
+from archiving.s3 import DEFAULTS as S3_DEFAULTS
 from crawler.addon import DEFAULTS as PRODUCT_DEFAULTS
 
 BOT_NAME = "news-archiver"
@@ -15,7 +16,7 @@ COMMANDS_MODULE = "crawler.commands"
 ADDONS = {"crawler.addon.Addon": 0}
 
 # Product settings taken from the environment when set there (every setting of the README's table).
-for _name in (*PRODUCT_DEFAULTS, "REDIS_URL", "SPOOL_DIR", "CRAWL_STATE"):
+for _name in (*PRODUCT_DEFAULTS, *S3_DEFAULTS, "REDIS_URL", "SPOOL_DIR"):
     if _name in os.environ:
         globals()[_name] = os.environ[_name]
 

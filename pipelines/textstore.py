@@ -1,7 +1,9 @@
 """Article records in the archive: ``text/<site>/<id>.txt`` and ``.json``, written atomically.
 
 A record whose clean text differs from the stored one becomes the next version
-(``version`` + 1, ``previous_digest``); the same text again leaves the files as they are.
+(``version`` + 1, ``previous_digest``); the same text again leaves the files as they are and,
+in an incremental crawl, gives no line in the crawl's items feed. The crawl state learns the
+article's text digest, version and next recheck (crawler.incremental).
 A record is stored only when its capture is in a WARC: a page whose capture could not be
 written (the crawl is closing after a failed write) gets no article record.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
@@ -18,12 +21,17 @@ from scrapy.utils.asyncio import run_in_thread
 from archiving.crawls import crawl_storage, write_failed
 from archiving.layout import article_json, article_text, text_base
 from archiving.storage import ArchiveStorage, ArchiveWriteError
+from crawler.incremental import RecheckPolicy, parse_listed_date
+from crawler.state import PageState, crawl_state
+from crawler.urls import url_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 
 
 class TextStorePipeline:
@@ -32,6 +40,9 @@ class TextStorePipeline:
         self.stats = crawler.stats
         self.storage = storage
         self.captures_required = crawler.settings.getbool("WARC_ENABLED", True)
+        incremental = crawler.settings.getbool("INCREMENTAL_ENABLED", True)
+        self.state = crawl_state(crawler) if incremental else None
+        self.policy = RecheckPolicy.from_settings(crawler.settings) if incremental else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -45,13 +56,32 @@ class TextStorePipeline:
             # The crawl is closing after a failed write, which was logged once: count, don't repeat.
             raise DropItem(f"Not stored: the capture of {item['url']} is not in a WARC", log_level="DEBUG")
         try:
-            await run_in_thread(self.store, item)
+            outcome = await run_in_thread(self.store, item)
         except ArchiveWriteError as exc:
             write_failed(self.crawler, exc)
             raise DropItem(f"Not stored: {exc}", log_level="DEBUG") from None
+        if self.state is not None:
+            self._remember(item, outcome)
+            if outcome == UNCHANGED:  # an incremental crawl's feed lists what is new or changed
+                raise DropItem(f"Unchanged since version {item['version']}: {item['url']}", log_level="DEBUG")
         return item
 
-    def store(self, record: dict[str, Any]) -> None:
+    def _remember(self, record: dict[str, Any], outcome: str) -> None:
+        key = url_key(record["url"])
+        page = self.state.get(key) or PageState(key=key, url=record["url"])
+        at = time.time()
+        page.kind = "article"
+        page.text_digest, page.version = record["content_digest"], record["version"]
+        page.published = parse_listed_date(record.get("published"))
+        if outcome == UNCHANGED:
+            page.checks += 1
+        else:
+            page.changed_at, page.checks = at, 0
+        page.next_check = self.policy.next_check(page, at)
+        self.state.put(page)
+
+    def store(self, record: dict[str, Any]) -> str:
+        """Write the record's files unless its text is the stored one: NEW, CHANGED or UNCHANGED."""
         base = text_base(record["site"], record["canonical_url"])
         stored = self.storage.read(base + ".json")
         if stored is not None:
@@ -60,7 +90,7 @@ class TextStorePipeline:
                 record["version"] = previous.get("version", 1)
                 record["previous_digest"] = previous.get("previous_digest")
                 self.stats.inc_value("textstore/unchanged")
-                return
+                return UNCHANGED
             record["version"] = previous.get("version", 1) + 1
             record["previous_digest"] = previous.get("content_digest")
             self.stats.inc_value("textstore/new_version")
@@ -68,3 +98,4 @@ class TextStorePipeline:
         self.storage.write_atomic(base + ".txt", article_text(record))
         self.storage.write_atomic(base + ".json", article_json(record))
         self.stats.inc_value("textstore/written")
+        return NEW if stored is None else CHANGED

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.threads import deferToThread
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 
@@ -36,13 +38,15 @@ from archiving.crawls import crawl_storage, write_failed
 from archiving.layout import warc_fields, warc_name, warc_path, warcinfo_fields
 from archiving.payloads import Capture, PayloadIndex, shared_index
 from archiving.storage import ArchiveError, ArchiveStorage, ArchiveWriteError, reason
-from archiving.warcfile import WarcFile, payload_digest
+from archiving.warcfile import Original, WarcFile, payload_digest
+from crawler.incremental import NOT_MODIFIED_ORIGINAL, PAYLOAD_CAPTURE
 from crawler.replay import MISS_FLAG
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from twisted.python.failure import Failure
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
@@ -91,6 +95,7 @@ class WarcCapture:
         self.stats = crawler.stats
         self.max_size = crawler.settings.getint("WARC_MAX_SIZE")
         self.current: WarcFile | None = None
+        self._closing: list[Deferred] = []
         self.failed = False
         self._serial = count()
         self._hostname = socket.gethostname()
@@ -119,7 +124,10 @@ class WarcCapture:
     def spider_opened(self, spider: Spider) -> None:
         self._missing_before = self.payloads.missing  # the index may be shared with other crawls
         if self.revisits == "archive":
-            self.payloads.load()
+            try:
+                self.payloads.load()
+            except ArchiveError as exc:
+                write_failed(self.crawler, exc)
             self.stats.set_value("warc/payloads_known_at_start", len(self.payloads))
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
@@ -132,13 +140,15 @@ class WarcCapture:
         digest = payload_digest(response.body)
         # Only whole 200 bodies are deduplicated: empty redirects and error pages stay responses.
         dedupable = response.status == 200 and bool(response.body) and self.revisits != "off"
+        confirmed = request.meta.get(NOT_MODIFIED_ORIGINAL) if response.status == 304 else None
         original = self.payloads.original(digest) if dedupable else None
+        refers_to = (Original(confirmed["uri"], confirmed["date"], confirmed["record_id"], not_modified=True)
+                     if confirmed else original.original() if original else None)
         try:
             warc = self._warc(spider)
             record_id = warc.write_exchange(
                 response.url, request_headers(request), request.body, response_headers(response), response.body,
-                warc_date, None if response.ip_address is None else str(response.ip_address),
-                original.original() if original else None,
+                warc_date, None if response.ip_address is None else str(response.ip_address), refers_to,
             )
         except (ArchiveError, OSError) as exc:
             self._fail(exc, f"cannot write {response.url} to {self._where()}")
@@ -149,10 +159,14 @@ class WarcCapture:
         request.meta["warc_record_id"] = record_id
         request.meta["warc_filename"] = warc.name
         request.meta["warc_date"] = fetched.isoformat(timespec="seconds")
+        if response.status == 200:
+            # The record that holds this payload: what a later 304 for this URL confirms.
+            holder = original or Capture(response.url, warc_date, record_id)
+            request.meta[PAYLOAD_CAPTURE] = {"uri": holder.uri, "date": holder.date, "record_id": holder.record_id}
         self.stats.inc_value("warc/records_written", 2)
         self.stats.inc_value("warc/exchanges")
-        if original is not None:
-            self.stats.inc_value("warc/revisits")
+        if refers_to is not None:
+            self.stats.inc_value("warc/not_modified_revisits" if confirmed else "warc/revisits")
         self._rotate_if_full()
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
@@ -169,10 +183,11 @@ class WarcCapture:
         self.stats.inc_value("warc/metadata_records")
         self._rotate_if_full()
 
-    def spider_closed(self, spider: Spider) -> None:
+    def spider_closed(self, spider: Spider) -> Deferred:
         self._close_current()
         if missing := self.payloads.missing - self._missing_before:
             self.stats.set_value("warc/revisit_originals_missing", missing)
+        return DeferredList(self._closing)  # the spider closes once every WARC is closed and indexed
 
     def _warc(self, spider: Spider) -> WarcFile:
         if self.current is None:
@@ -196,18 +211,24 @@ class WarcCapture:
             self._close_current()
 
     def _close_current(self) -> None:
+        """Close the current WARC off the reactor: indexing and uploading a large file takes a while."""
         if self.current is None:
             return
         warc, self.current = self.current, None
-        try:
-            size = warc.close_torn() if self.failed else warc.close()
-        except (ArchiveError, OSError) as exc:
-            # Left partial (local) or pending (remote): the next start repairs, uploads and indexes it.
-            self._fail(exc, f"cannot close {self.storage.describe(warc.path)}")
-            return
+        closing = deferToThread(warc.close_torn if self.failed else warc.close)
+        closing.addCallbacks(self._closed, self._close_failed, callbackArgs=(warc,), errbackArgs=(warc,))
+        self._closing.append(closing)
+
+    def _closed(self, size: int, warc: WarcFile) -> None:
         self.stats.inc_value("warc/files_closed")
         self.stats.inc_value("warc/bytes_written", size)
         logger.info("Closed WARC %s (%d records)", self.storage.describe(warc.path), warc.records)
+
+    def _close_failed(self, failure: Failure, warc: WarcFile) -> None:
+        # Left partial (local) or pending (remote): the next start repairs, uploads and indexes it.
+        if not failure.check(ArchiveError, OSError):
+            failure.raiseException()
+        self._fail(failure.value, f"cannot close {self.storage.describe(warc.path)}")
 
     def _where(self) -> str:
         return self.storage.describe(self.current.path) if self.current else self.storage.describe()

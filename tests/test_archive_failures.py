@@ -31,12 +31,12 @@ def test_unknown_archive_scheme_stops_the_crawl_in_one_line(tmp_path):
     assert "ARCHIVE_URI=ftp://example.org/archive: unsupported scheme 'ftp'" in result.stderr
 
 
-def crawl_under_file_size_limit(archive, limit: int) -> subprocess.CompletedProcess:
+def crawl_under_file_size_limit(archive, limit: int, *settings: str) -> subprocess.CompletedProcess:
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     return subprocess.run(
-        [BIN / "scrapy", *CRAWL, "-s", f"ARCHIVE_URI={archive}", "-s", "EXTRACTION_WORKERS=1"],
+        [BIN / "scrapy", *CRAWL, "-s", f"ARCHIVE_URI={archive}", "-s", "EXTRACTION_WORKERS=1", *settings],
         cwd=ROOT, capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
     )
 
@@ -76,3 +76,16 @@ def test_a_full_disk_closes_the_crawl_and_every_record_names_an_existing_capture
     records = article_records(archive)
     assert len(records) > len(first)
     assert all(record["warc_record_id"] in warc_record_ids(archive) for record in records)
+
+
+def test_a_full_disk_under_the_items_feed_keeps_it_whole_lines_and_exits_3(tmp_path):
+    # Tiny WARCs (one per exchange): the items feed is the file that reaches the limit.
+    archive = tmp_path / "archive"
+    result = crawl_under_file_size_limit(archive, 40_000, "-s", "WARC_MAX_SIZE=1")
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "Archive write failed, closing the crawl: cannot write" in result.stderr and "jsonl.open" in result.stderr
+    feeds = [p for p in archive.glob("items/vietnamplus/*.jsonl") if not p.name.endswith(".stories.jsonl")]
+    assert len(feeds) == 1 and list(archive.rglob("*.open")) == []
+    lines = feeds[0].read_text().splitlines()
+    assert lines and all(json.loads(line)["url"] for line in lines)

@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 
 from archiving.cdxj import cdxj_of_file
 from archiving.s3 import S3Storage
+from archiving.storage import ArchiveWriteError
 from tests.faultproxy import FaultProxy
 from tests.helpers import BIN, ROOT
 from tests.s3server import S3Server, unique_bucket_name
@@ -63,7 +64,8 @@ def local_files(root: Path) -> dict[str, bytes]:
 
 
 def files_in(spool: Path) -> list[Path]:
-    return [p for p in spool.rglob("*") if p.is_file()] if spool.exists() else []
+    """Files waiting in the spool (its lock files, which stay, are not among them)."""
+    return [p for p in spool.rglob("*") if p.is_file() and ".locks" not in p.parts] if spool.exists() else []
 
 
 def family(paths, suffix: str, top: str) -> set[str]:
@@ -201,8 +203,9 @@ def test_scrapy_wacz_packages_an_s3_archive_into_it(s3, s3_demo, tmp_path):
 # -- credentials -----------------------------------------------------------------------------
 
 
-def test_secret_key_appears_in_no_log_stat_object_or_spool_file(s3, bucket, tmp_path):
-    env = environment(s3, tmp_path / "spool")
+def test_secret_key_and_session_token_appear_in_no_log_stat_object_or_spool_file(s3, bucket, tmp_path):
+    token = "FwoGZXIvYXdzEXAMPLETOKEN" + os.urandom(8).hex()
+    env = environment(s3, tmp_path / "spool", AWS_SESSION_TOKEN=token)
     stats = tmp_path / "stats.json"
     result = scrapy([*CRAWL, "-s", f"ARCHIVE_URI=s3://{bucket}/{PREFIX}", "-s", "LOG_LEVEL=DEBUG",
                      "-s", f"STATS_FILE={stats}"], env)
@@ -215,7 +218,7 @@ def test_secret_key_appears_in_no_log_stat_object_or_spool_file(s3, bucket, tmp_
         if key.endswith(".warc.gz"):
             places[key] = gzip.decompress(data)
     assert len(places) > 40
-    assert [where for where, data in places.items() if secret in data] == []
+    assert [where for where, data in places.items() if secret in data or token.encode() in data] == []
 
 
 def test_missing_bucket_stops_the_crawl_in_one_line(s3, tmp_path):
@@ -357,3 +360,10 @@ def test_storage_settings_build_a_client_with_retries_and_encryption(tmp_path):
     assert storage.client.meta.config.retries["total_max_attempts"] == 7
     assert storage.client.meta.region_name == "eu-west-1"
     assert storage.partial_root == tmp_path / "bucket" / "prefix" and storage.key("text/a.json") == "prefix/text/a.json"
+
+
+def test_an_etag_that_is_not_an_md5_is_accepted_under_sse_kms(tmp_path):
+    storage = S3Storage("s3://bucket/news", client=None, spool=tmp_path)
+    storage._check("text/a.json", {"ETag": '"7e2a..."', "ServerSideEncryption": "aws:kms"}, "d41d8cd98f00b204e9800998ecf8427e")
+    with pytest.raises(ArchiveWriteError, match="does not match the spooled file"):
+        storage._check("text/a.json", {"ETag": '"7e2a..."', "ServerSideEncryption": "AES256"}, "d41d8cd98f00b204e9800998ecf8427e")

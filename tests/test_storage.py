@@ -112,3 +112,10 @@ def test_write_file_streams_a_local_file_into_the_archive(tmp_path):
     storage = LocalStorage(str(tmp_path / "archive"))
     storage.write_file("archive.wacz", source)
     assert storage.read("archive.wacz") == source.read_bytes()
+
+
+def test_credentials_in_the_archive_uri_are_refused_without_being_repeated():
+    with pytest.raises(ArchiveUnavailable) as refused:
+        open_archive(settings(ARCHIVE_URI="s3://AKIAEXAMPLE:s3cr3t@bucket/news"))
+    assert "s3cr3t" not in str(refused.value) and "AKIAEXAMPLE" not in str(refused.value)
+    assert "s3://bucket/news: credentials do not belong in the archive URI" in str(refused.value)

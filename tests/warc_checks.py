@@ -37,6 +37,8 @@ class Capture:
     payload_sha256: str
     payload_digest: str = ""
     kind: str = "response"
+    record_id: str = ""
+    refers_to: str = ""  # a server-not-modified revisit: the record id of the response it confirms
 
 
 @dataclass
@@ -111,11 +113,17 @@ def check_record(path: Path, record, block: bytes, report: Report) -> None:  # t
         report.failures.append(f"{where}: block {len(block)} bytes, Content-Length {headers.get_header('Content-Length')}")
     if kind not in ("response", "revisit"):
         return
+    digits = "".join(c for c in headers.get_header("WARC-Date") if c.isdigit())[:14]
+    if (headers.get_header("WARC-Profile") or "").endswith("/revisit/server-not-modified"):
+        # A 304 confirming an earlier capture: no payload of its own; it replays as that capture.
+        if not headers.get_header("WARC-Refers-To") or not headers.get_header("WARC-Refers-To-Date"):
+            report.failures.append(f"{where}: server-not-modified revisit without WARC-Refers-To and -Date")
+        report.captures.append(Capture(url, "200", digits, "", "", kind, refers_to=headers.get_header("WARC-Refers-To") or ""))
+        return
     if not headers.get_header("WARC-Payload-Digest") or not headers.get_header("WARC-Block-Digest"):
         report.failures.append(f"{where}: digest missing")
     head, _, payload = block.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("iso-8859-1").split("\r\n")
-    digits = "".join(c for c in headers.get_header("WARC-Date") if c.isdigit())[:14]
     if kind == "revisit":
         # Its body is the original's: resolved by payload digest once every file is read.
         report.captures.append(Capture(url, status_line.split(" ")[1], digits, "", headers.get_header("WARC-Payload-Digest"), kind))
@@ -136,13 +144,20 @@ def check_record(path: Path, record, block: bytes, report: Report) -> None:  # t
         decoded = payload
     report.captures.append(Capture(
         url, status_line.split(" ")[1], digits, hashlib.sha256(decoded).hexdigest(), headers.get_header("WARC-Payload-Digest"),
+        record_id=headers.get_header("WARC-Record-ID"),
     ))
 
 
 def resolve_revisits(report: Report) -> None:
     originals = {c.payload_digest: c.payload_sha256 for c in report.captures if c.kind == "response"}
+    by_id = {c.record_id: c for c in report.captures if c.kind == "response"}
     for capture in report.captures:
-        if capture.kind == "revisit":
+        if capture.kind == "revisit" and capture.refers_to:
+            confirmed = by_id.get(capture.refers_to)
+            if confirmed is None or confirmed.url != capture.url:
+                report.failures.append(f"revisit {capture.url}: refers to {capture.refers_to}, no response of that URL")
+            capture.payload_sha256 = confirmed.payload_sha256 if confirmed else ""
+        elif capture.kind == "revisit":
             if capture.payload_digest not in originals:
                 report.failures.append(f"revisit {capture.url}: no response with payload digest {capture.payload_digest}")
             capture.payload_sha256 = originals.get(capture.payload_digest, "")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EXIT_ARCHIVE = 3
+ARCHIVE_FAILURES = ("archive/write_failed", "archive/sync_failed", "archive/recovery_failures")
 
 
 class Command(ScrapyCrawlCommand):
@@ -78,6 +79,7 @@ def exit_status(crawler: Crawler, refused: list[BaseException], bootstrap_failed
     if refused:
         return EXIT_ARCHIVE
     stats = crawler.stats.get_stats() if crawler.spider is not None else {}
-    if stats.get("archive/write_failed"):
+    # A failed write, or leftovers of earlier crawls that still could not be put right.
+    if any(stats.get(name) for name in ARCHIVE_FAILURES):
         return EXIT_ARCHIVE
     return 1 if bootstrap_failed else 0

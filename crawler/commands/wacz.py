@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import UsageError
 
 from archiving.storage import ArchiveError, open_archive
 from archiving.wacz import build_wacz, validate
+from crawler.commands.crawl import EXIT_ARCHIVE
 
 
 class Command(ScrapyCommand):
     requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+    default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self) -> str:
         return "[-o FILE.wacz] [--crawl CRAWL_ID]"
@@ -42,7 +43,9 @@ class Command(ScrapyCommand):
                     storage.write_file(output.name, output)
                     where = storage.describe(output.name)
         except ArchiveError as exc:
-            raise UsageError(str(exc), print_help=False) from None
+            logging.getLogger(__name__).error("%s", exc)
+            self.exitcode = EXIT_ARCHIVE
+            return
         print(f"{where}: {warcs} WARC file(s), {entries} page(s); wacz validate: {'passed' if ok else 'FAILED'}")
         if not ok:
             self.exitcode = 1

@@ -12,7 +12,8 @@ import re
 import sys
 from datetime import timedelta, timezone
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,7 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SITES_DIR = Path(__file__).parent
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 class Selectors(BaseModel):
@@ -127,7 +129,7 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def load_rules(path: Path) -> SiteRules:
+def load_rules(path: Traversable) -> SiteRules:
     with path.open("rb") as f:
         return SiteRules.model_validate(tomllib.load(f))
 
@@ -136,7 +138,9 @@ def load_rules(path: Path) -> SiteRules:
 def all_rules() -> dict[str, SiteRules]:
     """Every site file by name, ``generic`` included."""
     rules = {}
-    for path in sorted(SITES_DIR.glob("*.toml")):
+    # Package resources, not the file system: a Scrapyd egg is a zip on the import path.
+    site_files = (p for p in files(__name__).iterdir() if p.name.endswith(".toml"))
+    for path in sorted(site_files, key=lambda p: p.name):
         site = load_rules(path)
         if site.name in rules:
             raise ValueError(f"{path}: site name {site.name!r} is used twice")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, timezone
@@ -24,10 +25,12 @@ from scrapy.selector import Selector
 from scrapy.spiders import SitemapSpider
 
 from crawler.citations import same_site, seed_citations
+from crawler.incremental import LISTED_AT, parse_listed_date
 from crawler.items import ArticlePage
 from crawler.links import RELATED_RELATIONS, Link, page_links
 from crawler.params import NewsSpiderParams
 from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_url
+from crawler.state import crawl_state
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class NewsSpider(SitemapSpider):
 
     name: ClassVar[str] = "news"
     site_rules: ClassVar[SiteRules]
+    # A conditional request answered 304 reaches the callbacks: a list's due articles are rechecked.
+    handle_httpstatus_list: ClassVar[list[int]] = [304]
     # Sitemap entries that look like articles (see _get_urls_and_callbacks_from_urlset).
     sitemap_rules: ClassVar[list[tuple[str, str]]] = [("", "parse_page")]
 
@@ -69,6 +74,7 @@ class NewsSpider(SitemapSpider):
         self._seed_slugs: set[str] = set()  # headline slugs of seeds that credit only a site name
         # news:publication_date of sitemap entries, read before Scrapy's parser (which drops nested tags).
         self._publication_dates: dict[str, str] = {}
+        self._listed_dates: dict[str, str] = {}  # sitemap lastmod of entries, for incremental rechecks
         rules = self.site_rules
         self.sitemap_urls = list(rules.sitemaps)
         self.allowed_domains = sorted({h.removeprefix("www.") for h in rules.hosts})
@@ -118,11 +124,27 @@ class NewsSpider(SitemapSpider):
         self.crawler.stats.set_value("news/seed_citations", len(urls))
         return urls
 
-    def _listed(self, url: str) -> Request:
-        """An article a sitemap, feed or listing names; first, and a seed's, if a seed wants it."""
+    def _listed(self, url: str, listed_date: str | None = None) -> Request:
+        """An article a sitemap, feed or listing names; first, and a seed's, if a seed wants it.
+
+        ``listed_date`` (sitemap lastmod, feed date) makes it due at once when it moved past
+        the article's last fetch (crawler.incremental).
+        """
+        meta: dict[str, Any] = {KIND: "listed", DEPTH: 0}
+        if (listed_at := parse_listed_date(listed_date or self._listed_dates.pop(url, None))) is not None:
+            meta[LISTED_AT] = listed_at
         if self._wanted_by_seed(url):
-            return Request(url, self.parse_page, meta={KIND: "seed", DEPTH: 0}, priority=10)
-        return Request(url, self.parse_page, meta={KIND: "listed", DEPTH: 0})
+            return Request(url, self.parse_page, meta={**meta, KIND: "seed"}, priority=10)
+        return Request(url, self.parse_page, meta=meta)
+
+    def _due_articles(self, response: Response) -> Iterable[Request]:
+        """A list answered 304 names nothing: the articles of its site that are due are rechecked."""
+        if not self.settings.getbool("INCREMENTAL_ENABLED", True):
+            return
+        host = host_of(response.url)
+        for page in crawl_state(self.crawler).due(time.time(), (f"https://{host}/", f"http://{host}/")):
+            self.crawler.stats.inc_value("incremental/rechecked_after_304")
+            yield self._listed(page.url)
 
     def _wanted_by_seed(self, url: str) -> bool:
         return any(slug in url for slug in self._seed_slugs)
@@ -131,6 +153,9 @@ class NewsSpider(SitemapSpider):
 
     def _parse_sitemap(self, response: Response) -> Iterable[Request]:
         """Scrapy's sitemap handling (robots.txt, index, urlset, gzip), with requests marked."""
+        if response.status == 304:
+            yield from self._due_articles(response)
+            return
         if self.params.since and not response.url.endswith("/robots.txt"):
             body = self._get_sitemap_body(response)
             if body and b"publication_date" in body:
@@ -150,6 +175,8 @@ class NewsSpider(SitemapSpider):
 
     def _since_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         for entry in entries:
+            if entry.get("lastmod"):
+                self._listed_dates[entry["loc"]] = entry["lastmod"]
             # Kept when anything happened since: published (news sitemaps) or last modified.
             dates = [d for d in (entry.get("lastmod"), self._publication_dates.pop(entry["loc"], None)) if d]
             before = bool(dates) and all(self._published_before_since(d) for d in dates)
@@ -166,6 +193,9 @@ class NewsSpider(SitemapSpider):
 
     def parse_feed(self, response: Response) -> Iterable[Request]:
         """RSS 2.0 or Atom: every item links an article."""
+        if response.status == 304:
+            yield from self._due_articles(response)
+            return
         if not isinstance(response, TextResponse):
             logger.warning("Ignoring feed that is not text: %s", response)
             self.crawler.stats.inc_value("news/invalid_feed")
@@ -185,7 +215,7 @@ class NewsSpider(SitemapSpider):
                 self.crawler.stats.inc_value("news/skipped/before_since")
                 continue
             self.crawler.stats.inc_value("news/discovered/feed")
-            yield self._listed(url)
+            yield self._listed(url, published)
 
     def _published_before_since(self, value: str | None, rfc822: bool = False) -> bool:
         since = self.params.since
@@ -198,6 +228,8 @@ class NewsSpider(SitemapSpider):
 
     def parse_start(self, response: Response) -> Iterable[Any]:
         """A URL given with -a url: a sitemap or feed is expanded, anything else is an article."""
+        if response.status == 304:
+            return []  # confirmed unchanged (a server-not-modified revisit in the WARC)
         if isinstance(response, XmlResponse) or response.url.endswith((".xml", ".xml.gz", ".rss")):
             root = response.xpath("name(/*)").get("") if isinstance(response, TextResponse) else ""
             if root.lower() in ("rss", "feed", "rdf:rdf"):
@@ -206,6 +238,10 @@ class NewsSpider(SitemapSpider):
         return self.parse_page(response)
 
     def parse_page(self, response: Response) -> Iterable[Any]:
+        if response.status == 304:
+            if response.meta.get(KIND) in ("start", "listing"):
+                yield from self._due_articles(response)
+            return
         if not isinstance(response, TextResponse) or not _looks_like_html(response):
             content_type = response.headers.get("Content-Type", b"").decode("latin-1") or "no Content-Type"
             logger.warning(
@@ -253,6 +289,9 @@ class NewsSpider(SitemapSpider):
 
     def parse_load_more(self, response: Response) -> Iterable[Request]:
         """A CMS "load more" page: ``{"data": {"contents": [{"url": ...}], "load_more": true}}``."""
+        if response.status == 304:
+            yield from self._due_articles(response)
+            return
         try:
             data = json.loads(response.text)["data"]
         except (AttributeError, ValueError, KeyError, TypeError):
