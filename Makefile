@@ -28,17 +28,19 @@ lock:
 	"$$tools/bin/uv" pip compile pyproject.toml --extra test --generate-hashes --python-version $(LOCK_PYTHON) \
 	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o requirements.lock
 
-# Debian/Ubuntu programs the product and its tests need (installed when root).
+# Debian/Ubuntu programs the product and its tests need (installed when root): nginx serves the
+# incremental-crawl tests' site on loopback (ETag, Last-Modified, 304).
 system-deps:
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing system packages:$$missing (install them, e.g. sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
 
 crawl: $(STAMP)

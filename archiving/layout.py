@@ -90,6 +90,10 @@ def items_path(spider: str, crawl_id: str) -> str:
     return f"{ITEMS_DIR}/{spider}/{crawl_id}.jsonl"
 
 
+def summary_path(spider: str, crawl_id: str) -> str:
+    return f"{ITEMS_DIR}/{spider}/{crawl_id}.summary.json"
+
+
 def crawl_stories_path(spider: str, crawl_id: str) -> str:
     return f"{ITEMS_DIR}/{spider}/{crawl_id}.stories.jsonl"
 
@@ -110,7 +114,7 @@ def crawl_id_of_feed(path: str) -> str:
 def is_archive_path(path: str) -> bool:
     """A path this layout writes (a WACZ at the root included): what recovery may act on."""
     top = path.split("/", 1)[0]
-    return top in (WARC_DIR, INDEX_DIR, TEXT_DIR, ITEMS_DIR, STORY_INDEX.split("/")[0]) or (
+    return top in (WARC_DIR, INDEX_DIR, TEXT_DIR, ITEMS_DIR, STORY_INDEX.split("/")[0], "locks") or (
         "/" not in path and path.endswith(".wacz"))
 
 

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from archiving.layout import INDEX_DIR, PARTIAL_SUFFIX, WARC_DIR, basename, is_archive_path, is_cdxj, warc_of_cdxj
 from archiving.storage import (
+    LOCKS_DIR,
     TEMP_PREFIX,
     ArchiveReadError,
     ArchiveStorage,
@@ -49,10 +50,11 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from typing_extensions import Self
 
+    from archiving.lock import CrawlLock
+
 logger = logging.getLogger(__name__)
 
 MIB = 1 << 20
-LOCKS_DIR = ".locks"
 DEFAULTS = {
     "S3_MULTIPART_THRESHOLD": 16 * MIB,  # files from this size are uploaded in parts
     "S3_PART_SIZE": 16 * MIB,  # S3 wants at least 5 MiB per part but the last
@@ -64,6 +66,7 @@ DEFAULTS = {
     "S3_CONNECT_TIMEOUT": 10,
     "S3_READ_TIMEOUT": 60,
     "S3_ABORT_UPLOADS_AFTER": 24 * 3600,  # seconds: an unfinished multipart upload this old is abandoned
+    "S3_LOCK_LEASE": 300,  # seconds: the crawl lock's lease, renewed every third of it
 }
 
 
@@ -79,7 +82,7 @@ class S3Storage(ArchiveStorage):
     def __init__(
         self, uri: str, client: Any, spool: Path, *, multipart_threshold: int = DEFAULTS["S3_MULTIPART_THRESHOLD"],
         part_size: int = DEFAULTS["S3_PART_SIZE"], put_args: dict[str, str] | None = None,
-        abort_uploads_after: float = DEFAULTS["S3_ABORT_UPLOADS_AFTER"],
+        abort_uploads_after: float = DEFAULTS["S3_ABORT_UPLOADS_AFTER"], lock_lease: float = DEFAULTS["S3_LOCK_LEASE"],
     ) -> None:
         parts = urlsplit(uri)
         if parts.scheme != "s3" or not parts.netloc:
@@ -93,6 +96,7 @@ class S3Storage(ArchiveStorage):
         self.part_size = max(part_size, 5 * MIB)
         self.put_args = put_args or {}
         self.abort_uploads_after = abort_uploads_after
+        self.lock_lease = lock_lease
         self.kms = self.put_args.get("ServerSideEncryption") == "aws:kms"  # ETags are then not MD5s
 
     @classmethod
@@ -134,6 +138,7 @@ class S3Storage(ArchiveStorage):
             uri, client, Path(get("SPOOL_DIR") or default_spool()).expanduser(),
             multipart_threshold=int(get("S3_MULTIPART_THRESHOLD")), part_size=int(get("S3_PART_SIZE")),
             put_args=put_args, abort_uploads_after=float(get("S3_ABORT_UPLOADS_AFTER")),
+            lock_lease=float(get("S3_LOCK_LEASE")),
         )
 
     @classmethod
@@ -340,6 +345,13 @@ class S3Storage(ArchiveStorage):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except Exception as exc:  # noqa: BLE001 - the age rule of sync() catches it later
             logger.warning("Could not abort the multipart upload of %s: %s", key, s3_reason(exc))
+
+    def crawl_lock(self, spider: str, on_lost: Callable[[str], None] | None = None) -> CrawlLock:
+        """A lease on ``locks/<spider>.lease``: other machines see it, and a killed crawl's expires."""
+        from archiving.lock import LeaseLock
+
+        what = f"{self.describe()} for spider {spider}"
+        return LeaseLock(self, f"locks/{spider}.lease", self.lock_lease, what, on_lost or logger.error)
 
     # -- leftovers ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import os
 import socket
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from typing_extensions import Self
 
+    from archiving.lock import CrawlLock
+
 logger = logging.getLogger(__name__)
 
 STORAGES_BASE = {
@@ -42,6 +44,7 @@ STORAGES_BASE = {
 }
 TEMP_PREFIX = "."  # temporary files of atomic writes are hidden and never listed
 TEMP_SUFFIX = ".tmp"
+LOCKS_DIR = ".locks"  # hidden, never listed: crawl locks, and the spool's write locks
 
 
 class ArchiveError(Exception):
@@ -220,6 +223,14 @@ class ArchiveStorage(ABC):
     def _publish(self, path: str, file: BinaryIO) -> None:
         """Move the flushed partial file of ``path`` (open as ``file``, still locked) to its final place."""
 
+    # -- one crawl at a time -------------------------------------------------------------------
+
+    def crawl_lock(self, spider: str, on_lost: Callable[[str], None] | None = None) -> CrawlLock:
+        """Hold the archive for one crawl of ``spider``, or raise ArchiveLocked (archiving.lock)."""
+        from archiving.lock import FileLock
+
+        return FileLock(self.partial_root / LOCKS_DIR / f".crawl-{spider}.lock", f"{self.describe()} for spider {spider}")
+
     # -- remote backends -----------------------------------------------------------------------
 
     def pending(self) -> list[str]:
@@ -264,7 +275,8 @@ class LocalStorage(ArchiveStorage):
         if not top.is_dir():
             return []
         entries = []
-        for dirpath, _, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not d.startswith(TEMP_PREFIX)]  # .locks
             for filename in filenames:
                 if filename.startswith(TEMP_PREFIX) or filename.endswith(PARTIAL_SUFFIX):
                     continue
@@ -332,6 +344,12 @@ def probe_folder(root: Path) -> None:
     (root / probe_name()).unlink()
 
 
+# The process's umask, read once at import (reading it means setting it): mkstemp makes files
+# private (0600), and an archive is read by other users (replay, browse, backups).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def write_file_atomic(target: Path, data: bytes) -> None:
     """Temporary file beside the target, fsync, rename: the old content or the new, never a part."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -339,6 +357,7 @@ def write_file_atomic(target: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         fcntl.flock(fd, fcntl.LOCK_EX)  # held until closed: a crash's leftover is one nobody holds
         if _same_file(tmp, fd):
+            os.fchmod(fd, 0o666 & ~_UMASK)
             break
         os.close(fd)  # removed as a leftover before we locked it: take another name
     try:

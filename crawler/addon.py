@@ -38,6 +38,8 @@ DEFAULTS = {
     "RECHECK_INTERVALS": DEFAULT_INTERVALS,  # after an article is stored or changes: recheck after each in turn
     "RECHECK_MAX_AGE": DEFAULT_MAX_AGE,  # never recheck an article older than this
     "RECRAWL": False,  # fetch every page in full, whatever the state
+    "MAX_ERROR_RATE": 0.5,  # exit status 6 above this share of failed requests
+    "RUN_SUMMARY_ENABLED": True,
 }
 
 # Recordings have no server to be polite to, and do not change: no delays, no incremental skips.
@@ -62,6 +64,7 @@ class Addon:
         settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", "crawler.incremental.IncrementalMiddleware", 580)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.warc.WarcCapture", 100)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.storyindex.StoryIndex", 800)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.outcome.RunSummary", 850)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)

@@ -15,7 +15,7 @@ from scrapy.commands import ScrapyCommand
 
 from archiving.recovery import recover
 from archiving.storage import ArchiveError, open_archive
-from crawler.commands.crawl import EXIT_ARCHIVE
+from crawler.outcome import EXIT_ARCHIVE
 
 
 class Command(ScrapyCommand):

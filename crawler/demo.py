@@ -6,12 +6,15 @@ import argparse
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from archiving.layout import INDEX_DIR, ITEMS_DIR, TEXT_DIR, WARC_DIR, is_cdxj, is_warc, read_jsonl
-from archiving.storage import ArchiveStorage, open_archive
+from archiving.lock import ArchiveLocked
+from archiving.storage import ArchiveError, ArchiveStorage, open_archive
+from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_SCRAPY
 from crawler.sites import all_rules
 
 
@@ -21,14 +24,17 @@ def run(replay: str, archive: str, spiders: list[str]) -> tuple[dict[str, dict],
     if archive:
         settings.set("ARCHIVE_URI", archive, priority="cmdline")
     settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    archive = open_archive(settings)
     process = CrawlerProcess(settings)
     crawlers = {}
-    for name in spiders:
-        crawler = process.create_crawler(name)
-        crawlers[name] = crawler
-        process.crawl(crawler)
-    process.start()
-    return {name: crawler.stats.get_stats() for name, crawler in crawlers.items()}, open_archive(settings)
+    with ExitStack() as locks:
+        for name in spiders:
+            locks.enter_context(archive.crawl_lock(name))  # as scrapy crawl does: one crawl per spider
+            crawler = process.create_crawler(name)
+            crawlers[name] = crawler
+            process.crawl(crawler)
+        process.start()
+    return {name: crawler.stats.get_stats() for name, crawler in crawlers.items()}, archive
 
 
 def summary(stats: dict[str, dict], archive: ArchiveStorage, seconds: float) -> str:
@@ -81,12 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spiders = args.spiders or [name for name in all_rules() if name != "generic"]
     started = time.monotonic()
-    stats, archive = run(args.replay, args.archive, spiders)
+    try:
+        stats, archive = run(args.replay, args.archive, spiders)
+    except ArchiveLocked as exc:
+        print(f"{exc}: not crawling", file=sys.stderr)
+        return EXIT_LOCKED
+    except ArchiveError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ARCHIVE
     print(summary(stats, archive, time.monotonic() - started))
-    failed = [name for name, s in stats.items() if s.get("archive/write_failed") or "finish_reason" not in s]
-    if failed:
-        print(f"archive writes failed or crawls did not run: {', '.join(failed)}", file=sys.stderr)
-        return 3
+    statuses = {name: s.get("run/exit_status", EXIT_SCRAPY) for name, s in stats.items()}
+    if failed := {name: status for name, status in statuses.items() if status}:
+        print("crawls that did not end well (exit statuses, README): "
+              + ", ".join(f"{name} {status}" for name, status in failed.items()), file=sys.stderr)
+        return max(failed.values())
     return 0
 
 

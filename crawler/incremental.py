@@ -115,6 +115,9 @@ class IncrementalMiddleware:
         self.state = state
         self.policy = policy
         self.recrawl = recrawl
+        # Lists (sitemaps, feeds, listing pages) fetched in full by this crawl, committed when it finishes:
+        # a 304 must mean "nothing new since a crawl that followed all it named", not since one that was killed.
+        self._lists: dict[str, PageState] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -123,11 +126,20 @@ class IncrementalMiddleware:
             raise NotConfigured
         middleware = cls(crawler, crawl_state(crawler), RecheckPolicy.from_settings(settings), settings.getbool("RECRAWL"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
+        self.stats.set_value("incremental/enabled", 1)
         if self.recrawl:
             logger.info("RECRAWL: every page is fetched in full, whatever the crawl state")
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """A list's validators are kept only once a crawl has followed everything it named."""
+        if reason == "finished":
+            for page in self._lists.values():
+                self.state.put(page)
+        self._lists.clear()
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -136,12 +148,15 @@ class IncrementalMiddleware:
             return
         page = self.state.get(url_key(request.url))
         if page is None:
+            if request.meta.get(KIND) in ("listed", "seed"):
+                self.stats.inc_value("incremental/listed_new")  # a new article: see crawler.outcome
             return
         kind = request.meta.get(KIND, "url")
         if page.kind == "article" and kind not in ALWAYS_FETCHED + EXPLICIT and not self._due(page, request):
             self.stats.inc_value("incremental/skipped_by_policy")
             raise IgnoreRequest(f"Not due for a recheck until {_iso(page.next_check)}: {request.url}")
-        if page.warc_record_id and (page.etag or page.last_modified):
+        # Conditionally only what was fully processed: a stored article, a list a finished crawl followed.
+        if page.kind in ("article", *ALWAYS_FETCHED) and page.warc_record_id and (page.etag or page.last_modified):
             if page.etag:
                 request.headers.setdefault(b"If-None-Match", page.etag)
             if page.last_modified:
@@ -185,6 +200,9 @@ class IncrementalMiddleware:
             page.last_modified = _header(response, b"Last-Modified")
             if capture := request.meta.get(PAYLOAD_CAPTURE):
                 page.warc_uri, page.warc_date, page.warc_record_id = capture["uri"], capture["date"], capture["record_id"]
+            if kind in ALWAYS_FETCHED:
+                self._lists[key] = page
+                return response
         self.state.put(page)
         return response
 

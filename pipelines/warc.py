@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.threads import deferToThread
 from warcio.statusandheaders import StatusAndHeaders
@@ -183,11 +184,11 @@ class WarcCapture:
         self.stats.inc_value("warc/metadata_records")
         self._rotate_if_full()
 
-    def spider_closed(self, spider: Spider) -> Deferred:
+    async def spider_closed(self, spider: Spider) -> None:
         self._close_current()
         if missing := self.payloads.missing - self._missing_before:
             self.stats.set_value("warc/revisit_originals_missing", missing)
-        return DeferredList(self._closing)  # the spider closes once every WARC is closed and indexed
+        await maybe_deferred_to_future(DeferredList(self._closing))  # the spider closes once every WARC is closed
 
     def _warc(self, spider: Spider) -> WarcFile:
         if self.current is None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
+import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.incremental import RecheckPolicy, duration
 from crawler.state import PageState
-from tests.helpers import run_scrapy
+from tests.helpers import BIN, ROOT, run_scrapy
 from tests.nginx import Nginx, NginxMissing
 from tests.warc_checks import validate_warcs
 
@@ -103,6 +106,8 @@ def test_second_crawl_of_an_unchanged_site_fetches_nothing_in_full_and_writes_no
     before, mark, warcs_before = texts(archive), server.mark(), len(warc_records(archive))
 
     second = crawl(tmp_path, server)
+    print(f"run 1: {first['downloader/request_count']} requests, {first['downloader/response_bytes']} bytes; "
+          f"run 2: {second['downloader/request_count']} requests, {second['downloader/response_bytes']} bytes")
     answered = [(status, path) for status, path in server.requests()[mark:] if path != "/robots.txt"]
     # The sitemap and the home page are confirmed unchanged; they list nothing, so no article is asked for.
     assert sorted(answered) == [(304, "/"), (304, "/sitemap.xml")]
@@ -199,3 +204,25 @@ def test_durations_read_seconds_minutes_hours_days_and_weeks():
 
 def gunzip(path: Path) -> bytes:
     return gzip.decompress(path.read_bytes())
+
+
+def test_a_crawl_killed_midway_is_completed_by_the_next(nginx_site, tmp_path):
+    site, server = nginx_site
+    archive = tmp_path / "archive"
+    env = {k: v for k, v in os.environ.items() if k not in ("ARCHIVE_URI", "REPLAY")}
+    killed = subprocess.Popen([str(BIN / "scrapy"), "crawl", "news", "-a", f"site={server.base}/",
+                               "-s", f"ARCHIVE_URI={archive}", *LIVE, "-s", "DOWNLOAD_DELAY=0.4",
+                               "-s", "CONCURRENT_REQUESTS=1"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list(archive.glob("text/*/*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert 2 <= len(list(archive.glob("text/*/*.json"))) < 6
+
+    crawl(tmp_path, server)
+    records = [json.loads(p.read_text()) for p in archive.glob("text/*/*.json")]
+    assert sorted(r["url"].rsplit("-", 1)[-1] for r in records) == [f"{n}.html" for n in range(6)]
+    assert all(r["version"] == 1 for r in records)
+    assert list(archive.rglob("*.open")) == [] and list(archive.rglob(".*.tmp")) == []

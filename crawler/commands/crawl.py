@@ -1,8 +1,9 @@
-"""``scrapy crawl``, with the product's exit statuses (README, "Exit status").
+"""``scrapy crawl``, holding the archive for its spider and exiting with the product's statuses.
 
-Scrapy's own command exits 0 whatever happened to the archive. This one exits 3 when the
-archive could not be opened for writing (one line, before the first request) or when a
-write failed during the crawl (the spider closed with reason ``archive_write_failed``).
+Scrapy's own command exits 0 whatever happened to the archive. This one takes the crawl lock
+first (status 4 when another crawl of the spider holds the archive), reports an archive that
+cannot be written before the first request in one line (status 3), and otherwise exits with
+the status of the run summary (crawler.outcome; README, "Exit status").
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from twisted.internet.defer import Deferred
 
-from archiving.storage import ArchiveError
+from archiving.lock import ArchiveLocked
+from archiving.storage import ArchiveError, open_archive
+from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_SCRAPY, exit_status
 
 if TYPE_CHECKING:
     import argparse
@@ -25,27 +28,47 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXIT_ARCHIVE = 3
-ARCHIVE_FAILURES = ("archive/write_failed", "archive/sync_failed", "archive/recovery_failures")
-
 
 class Command(ScrapyCrawlCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name" if args else "")
-        assert self.crawler_process
+        assert self.crawler_process and self.settings is not None
         crawler = self._create_crawler(args[0])
+        try:
+            archive = open_archive(crawler.settings)
+            archive.check_writable()  # before the lock: say "not writable", not "cannot lock"
+            lock = archive.crawl_lock(crawler.spidercls.name, on_lost=logger.error)
+        except ArchiveLocked as exc:
+            logger.error("%s: not crawling", exc)
+            self.exitcode = EXIT_LOCKED
+            return
+        except ArchiveError as exc:
+            logger.error("%s", exc)
+            self.exitcode = EXIT_ARCHIVE
+            return
+        with lock:
+            self.exitcode = self._crawl(crawler, opts.spargs)
+
+    def _crawl(self, crawler: Crawler, arguments: dict[str, Any]) -> int:
         refused: list[BaseException] = []
-        running = self.crawler_process.crawl(crawler, **opts.spargs)
+        running = self.crawler_process.crawl(crawler, **arguments)
         if isinstance(running, Deferred):
             running.addErrback(_consume(ArchiveError, refused))
         else:
             running.add_done_callback(_retrieve(ArchiveError, refused))
         if not refused:
             self.crawler_process.start()
-        self.exitcode = exit_status(crawler, refused, self.crawler_process.bootstrap_failed)
         if refused:
             logger.error("%s", refused[0])
+            return EXIT_ARCHIVE
+        if crawler.spider is None or self.crawler_process.bootstrap_failed:
+            return EXIT_SCRAPY
+        stats = crawler.stats.get_stats()
+        if "run/exit_status" in stats:
+            return stats["run/exit_status"]
+        settings = crawler.settings
+        return exit_status(stats, settings.getfloat("MAX_ERROR_RATE", 0.5), settings.getbool("EXTRACTION_ENABLED", True))[0]
 
 
 def _consume(kind: type[BaseException], into: list[BaseException]) -> Any:
@@ -73,13 +96,3 @@ def _retrieve(kind: type[BaseException], into: list[BaseException]) -> Any:
             logger.error("Crawl failed", exc_info=exc)
 
     return done
-
-
-def exit_status(crawler: Crawler, refused: list[BaseException], bootstrap_failed: bool) -> int:
-    if refused:
-        return EXIT_ARCHIVE
-    stats = crawler.stats.get_stats() if crawler.spider is not None else {}
-    # A failed write, or leftovers of earlier crawls that still could not be put right.
-    if any(stats.get(name) for name in ARCHIVE_FAILURES):
-        return EXIT_ARCHIVE
-    return 1 if bootstrap_failed else 0

@@ -12,7 +12,7 @@ from scrapy.commands import ScrapyCommand
 
 from archiving.storage import ArchiveError, open_archive
 from archiving.wacz import build_wacz, validate
-from crawler.commands.crawl import EXIT_ARCHIVE
+from crawler.outcome import EXIT_ARCHIVE
 
 
 class Command(ScrapyCommand):
