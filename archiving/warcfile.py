@@ -44,6 +44,7 @@ class Original:
     date: str
     record_id: str | None = None  # an earlier crawl's capture may be known by URI and date only
     not_modified: bool = False  # the server answered 304 to a conditional request: server-not-modified profile
+    digest: str | None = None  # the confirmed payload's digest (server-not-modified): it resolves like a digest revisit
 
 
 class WarcFile:
@@ -83,6 +84,8 @@ class WarcFile:
                             "WARC-Refers-To-Date": original.date})
             if original.record_id:
                 headers["WARC-Refers-To"] = original.record_id
+            if original.digest:
+                headers["WARC-Payload-Digest"] = original.digest
             response_record = self.writer.create_warc_record(
                 url, "revisit", payload=io.BytesIO(b""), length=0, warc_headers_dict=headers,
             )

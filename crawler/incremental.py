@@ -162,7 +162,7 @@ class IncrementalMiddleware:
             if page.last_modified:
                 request.headers.setdefault(b"If-Modified-Since", page.last_modified)
             request.meta[NOT_MODIFIED_ORIGINAL] = {"uri": page.warc_uri or page.url, "date": page.warc_date,
-                                                   "record_id": page.warc_record_id}
+                                                   "record_id": page.warc_record_id, "digest": page.payload_digest}
             self.stats.inc_value("incremental/conditional_requests")
 
     def _due(self, page: PageState, request: Request) -> bool:
@@ -200,6 +200,7 @@ class IncrementalMiddleware:
             page.last_modified = _header(response, b"Last-Modified")
             if capture := request.meta.get(PAYLOAD_CAPTURE):
                 page.warc_uri, page.warc_date, page.warc_record_id = capture["uri"], capture["date"], capture["record_id"]
+                page.payload_digest = capture.get("digest")
             if kind in ALWAYS_FETCHED:
                 self._lists[key] = page
                 return response

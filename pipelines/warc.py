@@ -143,7 +143,8 @@ class WarcCapture:
         dedupable = response.status == 200 and bool(response.body) and self.revisits != "off"
         confirmed = request.meta.get(NOT_MODIFIED_ORIGINAL) if response.status == 304 else None
         original = self.payloads.original(digest) if dedupable else None
-        refers_to = (Original(confirmed["uri"], confirmed["date"], confirmed["record_id"], not_modified=True)
+        refers_to = (Original(confirmed["uri"], confirmed["date"], confirmed["record_id"], not_modified=True,
+                              digest=confirmed.get("digest"))
                      if confirmed else original.original() if original else None)
         try:
             warc = self._warc(spider)
@@ -163,7 +164,8 @@ class WarcCapture:
         if response.status == 200:
             # The record that holds this payload: what a later 304 for this URL confirms.
             holder = original or Capture(response.url, warc_date, record_id)
-            request.meta[PAYLOAD_CAPTURE] = {"uri": holder.uri, "date": holder.date, "record_id": holder.record_id}
+            request.meta[PAYLOAD_CAPTURE] = {"uri": holder.uri, "date": holder.date, "record_id": holder.record_id,
+                                             "digest": digest}
         self.stats.inc_value("warc/records_written", 2)
         self.stats.inc_value("warc/exchanges")
         if refers_to is not None:

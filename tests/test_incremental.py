@@ -126,6 +126,7 @@ def test_second_crawl_of_an_unchanged_site_fetches_nothing_in_full_and_writes_no
         original = responses[headers.get_header("WARC-Refers-To")]
         assert original.get_header("WARC-Target-URI") == headers.get_header("WARC-Refers-To-Target-URI")
         assert original.get_header("WARC-Date") == headers.get_header("WARC-Refers-To-Date")
+        assert original.get_header("WARC-Payload-Digest") == headers.get_header("WARC-Payload-Digest")
     kept = [fields for kind, h, fields in new if kind == "metadata" and b"http-status-line" in fields]
     assert len(kept) == len(answered) and all(b"HTTP/1.1 304 Not Modified" in f and b"etag: \"" in f.lower() for f in kept)
 
