@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -45,9 +45,13 @@ logger = logging.getLogger(__name__)
 
 KIND = "news_kind"  # the spider's discovery kind (crawler.spiders.base)
 LISTED_AT = "news_listed_at"  # epoch of the sitemap lastmod / feed date that listed the page
+CONDITIONAL_FOR = "incremental_conditional_for"  # the URL key our conditional headers were made for
 NOT_MODIFIED_ORIGINAL = "incremental_original"  # the capture a 304 would confirm: {uri, date, record_id}
 PAYLOAD_CAPTURE = "warc_payload_capture"  # set by WarcCapture on a 200: the record holding its payload
 ALWAYS_FETCHED = ("sitemap", "feed", "listing", "start")  # lists of articles: every run
+# Kinds of page rows besides the lists': an article stored, a page fetched but not processed yet
+# (fetched in full and due again soon), and a page that is no article or is gone.
+ARTICLE, PENDING, OTHER = "article", "pending", "other"
 EXPLICIT = ("url",)  # asked for by name (-a url): always fetched, conditionally
 DEFAULT_INTERVALS = "1h,6h,24h,7d"
 DEFAULT_MAX_AGE = "30d"
@@ -91,8 +95,11 @@ class RecheckPolicy:
         return at + self.intervals[min(page.checks, len(self.intervals) - 1)]
 
 
-def parse_listed_date(value: str | None) -> float | None:
-    """A sitemap ``lastmod`` (W3C datetime) or a feed date (RFC 822 or ISO 8601) as epoch seconds."""
+def parse_listed_date(value: str | None, tz: tzinfo | None = None) -> float | None:
+    """A sitemap ``lastmod`` (W3C datetime) or a feed date (RFC 822 or ISO 8601) as epoch seconds.
+
+    A date printed without an offset is in ``tz`` (the site's zone), else UTC.
+    """
     if not value:
         return None
     value = value.strip()
@@ -104,7 +111,7 @@ def parse_listed_date(value: str | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=tz or timezone.utc)
     return parsed.timestamp()
 
 
@@ -144,25 +151,35 @@ class IncrementalMiddleware:
     # -- requests ------------------------------------------------------------------------------
 
     def process_request(self, request: Request) -> None:
-        if self.recrawl or request.method != "GET" or _is_robots(request.url):
+        # A redirect copies the request, our headers included: they belong to the URL they were made for.
+        if request.meta.get(CONDITIONAL_FOR) not in (None, url_key(request.url)):
+            for name in (b"If-None-Match", b"If-Modified-Since"):
+                request.headers.pop(name, None)
+            request.meta.pop(NOT_MODIFIED_ORIGINAL, None)
+            request.meta.pop(CONDITIONAL_FOR, None)
+        if request.method != "GET" or _is_robots(request.url):
             return
-        page = self.state.get(url_key(request.url))
-        if page is None:
-            if request.meta.get(KIND) in ("listed", "seed"):
+        key = url_key(request.url)
+        page = self.state.get(key)
+        kind = request.meta.get(KIND, "url")
+        if page is None or page.kind == PENDING:
+            if kind in ("listed", "seed") and page is None:
                 self.stats.inc_value("incremental/listed_new")  # a new article: see crawler.outcome
             return
-        kind = request.meta.get(KIND, "url")
-        if page.kind == "article" and kind not in ALWAYS_FETCHED + EXPLICIT and not self._due(page, request):
+        if self.recrawl:
+            return
+        if page.kind in (ARTICLE, OTHER) and kind not in ALWAYS_FETCHED + EXPLICIT and not self._due(page, request):
             self.stats.inc_value("incremental/skipped_by_policy")
             raise IgnoreRequest(f"Not due for a recheck until {_iso(page.next_check)}: {request.url}")
         # Conditionally only what was fully processed: a stored article, a list a finished crawl followed.
-        if page.kind in ("article", *ALWAYS_FETCHED) and page.warc_record_id and (page.etag or page.last_modified):
+        if page.kind in (ARTICLE, *ALWAYS_FETCHED) and page.warc_record_id and (page.etag or page.last_modified):
             if page.etag:
-                request.headers.setdefault(b"If-None-Match", page.etag)
+                request.headers[b"If-None-Match"] = page.etag
             if page.last_modified:
-                request.headers.setdefault(b"If-Modified-Since", page.last_modified)
+                request.headers[b"If-Modified-Since"] = page.last_modified
             request.meta[NOT_MODIFIED_ORIGINAL] = {"uri": page.warc_uri or page.url, "date": page.warc_date,
                                                    "record_id": page.warc_record_id, "digest": page.payload_digest}
+            request.meta[CONDITIONAL_FOR] = key
             self.stats.inc_value("incremental/conditional_requests")
 
     def _due(self, page: PageState, request: Request) -> bool:
@@ -178,19 +195,17 @@ class IncrementalMiddleware:
         if request.method != "GET" or _is_robots(request.url):
             return response
         key = url_key(response.url)
-        page = self.state.get(key) or PageState(key=key)
+        page = self.state.get(key) or PageState(key=key, kind=PENDING)
         at = now()
-        page.url = response.url
-        page.fetched_at = at
-        page.status = response.status
+        page.url, page.fetched_at, page.status = response.url, at, response.status
         kind = request.meta.get(KIND, "url")
-        if kind not in ALWAYS_FETCHED:
-            page.kind = page.kind or "page"
-        else:
+        if kind in ALWAYS_FETCHED:
             page.kind = kind
+        else:
+            self._remember_redirect(request, key, at)
         if response.status == 304:
             self.stats.inc_value("incremental/not_modified")
-            if page.kind == "article":
+            if page.kind == ARTICLE:
                 page.checks += 1
                 page.next_check = self.policy.next_check(page, at)
             self.state.put(page)
@@ -204,8 +219,42 @@ class IncrementalMiddleware:
             if kind in ALWAYS_FETCHED:
                 self._lists[key] = page
                 return response
+            # Pending until the text store (or the spider, for pages that are not articles) has
+            # processed it: a crawl killed before then leaves a page fetched in full next time.
+            page.kind = PENDING
+            page.next_check = at + self.policy.intervals[0]
+        elif kind not in ALWAYS_FETCHED:
+            if 400 <= response.status < 500:
+                page.kind, page.next_check = OTHER, None  # gone: asked again only if a listed date moves
+            else:
+                page.kind, page.next_check = PENDING, at + self.policy.intervals[0]  # 5xx: retried later
         self.state.put(page)
         return response
+
+    def _remember_redirect(self, request: Request, key: str, at: float) -> None:
+        """A listed URL that redirects: known from now on, so it is neither new nor fetched every run."""
+        for original in request.meta.get("redirect_urls", [])[:1]:
+            original_key = url_key(original)
+            if original_key != key and self.state.get(original_key) is None:
+                self.state.put(PageState(key=original_key, url=original, kind=OTHER, fetched_at=at))
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A listed article that could not be downloaded stays due: the next crawl asks for it."""
+        if request.meta.get(KIND) in ("listed", "seed", "related", "cited") and request.method == "GET":
+            key = url_key(request.url)
+            if self.state.get(key) is None:
+                self.state.put(PageState(key=key, url=request.url, kind=PENDING, next_check=now()))
+
+
+
+def settle(state: CrawlState, url: str) -> None:
+    """A fetched page that is no article: no longer pending, and asked again only when a sitemap
+    or feed date says it changed (or under RECRAWL)."""
+    page = state.get(url_key(url))
+    if page is not None and page.kind == PENDING:
+        page.kind, page.next_check = OTHER, None
+        state.put(page)
+
 
 def _is_robots(url: str) -> bool:
     """robots.txt is always fetched whole: its parser, and the sitemaps it names, need the body."""

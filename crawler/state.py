@@ -15,7 +15,6 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from archiving.storage import LocalStorage, storage_class
@@ -31,7 +30,7 @@ STATE_FILE = "crawl-state.sqlite"  # beside a local archive's folders; see READM
 class PageState:
     key: str
     url: str = ""
-    kind: str = ""  # how the page was last reached: article pages are rechecked by policy
+    kind: str = ""  # a list's kind (sitemap, feed, listing, start), or article / pending / other (crawler.incremental)
     fetched_at: float | None = None  # epoch seconds of the last exchange
     status: int | None = None
     etag: str | None = None
@@ -54,7 +53,7 @@ class CrawlState(Protocol):
     def put(self, page: PageState) -> None: ...
 
     def due(self, now: float, url_prefixes: tuple[str, ...] = ()) -> list[PageState]:
-        """Article pages whose recheck is due, optionally only URLs starting with one of the prefixes."""
+        """Articles whose recheck is due, and pages not yet processed; optionally only URLs with one of the prefixes."""
         ...
 
     def close(self) -> None: ...
@@ -89,7 +88,8 @@ class SqliteCrawlState:
 
     def due(self, now: float, url_prefixes: tuple[str, ...] = ()) -> list[PageState]:
         rows = self.db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM pages WHERE kind = 'article' AND next_check <= ? ORDER BY next_check",
+            f"SELECT {', '.join(_COLUMNS)} FROM pages WHERE kind IN ('article', 'pending') AND next_check <= ? "
+            "ORDER BY next_check",
             (now,),
         ).fetchall()
         pages = [PageState(*row) for row in rows]
@@ -130,9 +130,6 @@ def now() -> float:
     return time.time()
 
 
-def url_prefix(host: str) -> tuple[str, ...]:
-    return (f"https://{host}/", f"http://{host}/")
-
-
-def host_of_url(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+def site_prefixes(netlocs: list[str]) -> tuple[str, ...]:
+    """URL prefixes of the given hosts (with their ports), http and https: what ``due`` filters on."""
+    return tuple(f"{scheme}://{netloc.lower()}/" for netloc in netlocs for scheme in ("https", "http"))

@@ -20,8 +20,8 @@ from scrapy.utils.asyncio import run_in_thread
 
 from archiving.crawls import crawl_storage, write_failed
 from archiving.layout import article_json, article_text, text_base
-from archiving.storage import ArchiveStorage, ArchiveWriteError
-from crawler.incremental import RecheckPolicy, parse_listed_date
+from archiving.storage import ArchiveError, ArchiveStorage
+from crawler.incremental import ARTICLE, RecheckPolicy, parse_listed_date
 from crawler.state import PageState, crawl_state
 from crawler.urls import url_key
 
@@ -57,7 +57,7 @@ class TextStorePipeline:
             raise DropItem(f"Not stored: the capture of {item['url']} is not in a WARC", log_level="DEBUG")
         try:
             outcome = await run_in_thread(self.store, item)
-        except ArchiveWriteError as exc:
+        except ArchiveError as exc:  # a write, or the read of the stored version
             write_failed(self.crawler, exc)
             raise DropItem(f"Not stored: {exc}", log_level="DEBUG") from None
         if self.state is not None:
@@ -70,7 +70,7 @@ class TextStorePipeline:
         key = url_key(record["url"])
         page = self.state.get(key) or PageState(key=key, url=record["url"])
         at = time.time()
-        page.kind = "article"
+        page.kind = ARTICLE
         page.text_digest, page.version = record["content_digest"], record["version"]
         page.published = parse_listed_date(record.get("published"))
         if outcome == UNCHANGED:

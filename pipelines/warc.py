@@ -42,6 +42,7 @@ from archiving.storage import ArchiveError, ArchiveStorage, ArchiveWriteError, r
 from archiving.warcfile import Original, WarcFile, payload_digest
 from crawler.incremental import NOT_MODIFIED_ORIGINAL, PAYLOAD_CAPTURE
 from crawler.replay import MISS_FLAG
+from crawler.urls import url_key
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -142,6 +143,8 @@ class WarcCapture:
         # Only whole 200 bodies are deduplicated: empty redirects and error pages stay responses.
         dedupable = response.status == 200 and bool(response.body) and self.revisits != "off"
         confirmed = request.meta.get(NOT_MODIFIED_ORIGINAL) if response.status == 304 else None
+        if confirmed and url_key(confirmed["uri"]) != url_key(response.url):
+            confirmed = None  # a 304 for another URL than the capture it would confirm: kept as a response
         original = self.payloads.original(digest) if dedupable else None
         refers_to = (Original(confirmed["uri"], confirmed["date"], confirmed["record_id"], not_modified=True,
                               digest=confirmed.get("digest"))

@@ -38,6 +38,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {site};
+        include {root}/redirects.conf;
         location / {{ try_files $uri $uri.html $uri/index.html =404; }}
     }}
 }}
@@ -70,6 +71,7 @@ class Nginx:
             port = s.getsockname()[1]
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         user = "user root;" if os.geteuid() == 0 else ""  # workers must read the test's private folders
+        (self.root / "redirects.conf").touch()
         config = self.root / "nginx.conf"
         config.write_text(CONFIG.format(root=self.root, site=self.site, port=port, user=user))
         self.process = subprocess.Popen([binary, "-p", str(self.root), "-c", str(config)],
@@ -94,6 +96,17 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def redirect(self, path: str, to: str) -> None:
+        """From now on ``path`` answers 301 to ``to`` (the configuration is reloaded)."""
+        with (self.root / "redirects.conf").open("a") as rules:
+            rules.write(f"location = {path} {{ return 301 {to}; }}\n")
+        mark = (self.root / "error.log").stat().st_size if (self.root / "error.log").exists() else 0
+        self.process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)  # the new workers take over
+        errors = (self.root / "error.log").read_text()[mark:] if (self.root / "error.log").exists() else ""
+        if "emerg" in errors:
+            raise RuntimeError(errors)
 
     def requests(self) -> list[tuple[int, str]]:
         """(status, path) of every request so far, in order."""

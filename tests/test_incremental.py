@@ -227,3 +227,55 @@ def test_a_crawl_killed_midway_is_completed_by_the_next(nginx_site, tmp_path):
     assert sorted(r["url"].rsplit("-", 1)[-1] for r in records) == [f"{n}.html" for n in range(6)]
     assert all(r["version"] == 1 for r in records)
     assert list(archive.rglob("*.open")) == [] and list(archive.rglob(".*.tmp")) == []
+
+
+def records_by_name(archive: Path) -> dict[str, dict]:
+    return {json.loads(p.read_text())["url"].rsplit("/", 1)[-1]: json.loads(p.read_text()) for p in archive.glob("text/*/*.json")}
+
+
+def test_an_article_no_list_names_any_more_still_gets_its_rechecks(nginx_site, tmp_path):
+    site, server = nginx_site
+    quick = ("-s", "RECHECK_INTERVALS=1s")
+    crawl(tmp_path, server, *quick)
+    write_article(site, 5, edition=" Corrected.")
+    write_sitemap(site, {n: "2026-12-06T08:00:00+07:00" for n in range(5)})  # story 5 is listed no more
+    publish_sitemap(site, server.base)
+    time.sleep(1.2)
+    second = crawl(tmp_path, server, *quick)
+    assert records_by_name(tmp_path / "archive")["council-approves-budget-story-5.html"]["version"] == 2
+    assert second["incremental/rechecked_due"] >= 1
+
+
+def test_a_page_fetched_but_not_processed_is_fetched_in_full_again(nginx_site, tmp_path):
+    site, server = nginx_site
+    quick = ("-s", "RECHECK_INTERVALS=1s")
+    crawl(tmp_path, server, *quick)
+    write_article(site, 2, edition=" Updated at noon.")
+    # A crawl that fetches the changed page but never stores its text (as a crash after the fetch would).
+    crawl(tmp_path, server, *quick, "-s", "EXTRACTION_ENABLED=False")
+    time.sleep(1.2)
+    mark = server.mark()
+    crawl(tmp_path, server, *quick)
+    assert (200, f"/{slug(2)}") in server.requests()[mark:]
+    assert records_by_name(tmp_path / "archive")["council-approves-budget-story-2.html"]["version"] == 2
+
+
+def test_a_moved_article_is_fetched_at_its_new_url_not_confirmed_by_the_old_ones_validators(nginx_site, tmp_path):
+    site, server = nginx_site
+    crawl(tmp_path, server)
+    moved = "news/council-approves-budget-story-1-moved.html"
+    # Same size and time as the old page, so the same nginx ETag: only headers made for this URL are safe.
+    (site / moved).write_text((site / slug(1)).read_text().replace("paragraph 1.", "paragraph 9."))
+    old = (site / slug(1)).stat()
+    os.utime(site / moved, (old.st_atime, old.st_mtime))
+    server.redirect(f"/{slug(1)}", f"/{moved}")
+    edited = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_sitemap(site, {**{n: "2026-12-06T08:00:00+07:00" for n in range(6)}, 1: edited})
+    publish_sitemap(site, server.base)
+    mark = server.mark()
+    second = crawl(tmp_path, server)
+    assert (200, f"/{moved}") in server.requests()[mark:]
+    assert "council-approves-budget-story-1-moved.html" in records_by_name(tmp_path / "archive")
+    assert second.get("warc/not_modified_revisits", 0) <= 2  # the sitemap and home only, never the moved page
+    third = crawl(tmp_path, server)  # the redirect is known: not a new article every run
+    assert third.get("incremental/listed_new", 0) == 0

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 from scrapy import Request
@@ -25,12 +25,12 @@ from scrapy.selector import Selector
 from scrapy.spiders import SitemapSpider
 
 from crawler.citations import same_site, seed_citations
-from crawler.incremental import LISTED_AT, parse_listed_date
+from crawler.incremental import LISTED_AT, parse_listed_date, settle
 from crawler.items import ArticlePage
 from crawler.links import RELATED_RELATIONS, Link, page_links
 from crawler.params import NewsSpiderParams
 from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_url
-from crawler.state import crawl_state
+from crawler.state import crawl_state, site_prefixes
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ class NewsSpider(SitemapSpider):
             for url in given:
                 yield Request(url, self.parse_start, meta={KIND: "url", DEPTH: 0})
             return
+        for request in self._due_articles():
+            yield request
         if self.params.site:
             root = self.params.site.rstrip("/")
             yield Request(f"{root}/robots.txt", self._parse_sitemap, meta={KIND: "sitemap"})
@@ -131,19 +133,26 @@ class NewsSpider(SitemapSpider):
         the article's last fetch (crawler.incremental).
         """
         meta: dict[str, Any] = {KIND: "listed", DEPTH: 0}
-        if (listed_at := parse_listed_date(listed_date or self._listed_dates.pop(url, None))) is not None:
+        listed_date = listed_date or self._listed_dates.pop(url, None)
+        if (listed_at := parse_listed_date(listed_date, rules_for_url(url).tzinfo)) is not None:
             meta[LISTED_AT] = listed_at
         if self._wanted_by_seed(url):
             return Request(url, self.parse_page, meta={**meta, KIND: "seed"}, priority=10)
         return Request(url, self.parse_page, meta=meta)
 
-    def _due_articles(self, response: Response) -> Iterable[Request]:
-        """A list answered 304 names nothing: the articles of its site that are due are rechecked."""
+    def _due_articles(self, response: Response | None = None) -> Iterable[Request]:
+        """Articles of this spider's sites that are due, and pages a crawl left unprocessed.
+
+        Asked for at every start (an article no list names any more still gets its rechecks),
+        and again when a list answers 304 (it names nothing).
+        """
         if not self.settings.getbool("INCREMENTAL_ENABLED", True):
             return
-        host = host_of(response.url)
-        for page in crawl_state(self.crawler).due(time.time(), (f"https://{host}/", f"http://{host}/")):
-            self.crawler.stats.inc_value("incremental/rechecked_after_304")
+        netlocs = [urlsplit(self.params.site).netloc] if self.params.site else list(self.site_rules.hosts)
+        if response is not None:
+            netlocs.append(urlsplit(response.url).netloc)
+        for page in crawl_state(self.crawler).due(time.time(), site_prefixes(netlocs)):
+            self.crawler.stats.inc_value("incremental/rechecked_due")
             yield self._listed(page.url)
 
     def _wanted_by_seed(self, url: str) -> bool:
@@ -258,6 +267,8 @@ class NewsSpider(SitemapSpider):
             yield from self._article(response, rules, links, kind)
         else:
             self.crawler.stats.inc_value("news/pages/not_article")
+            if self.settings.getbool("INCREMENTAL_ENABLED", True):
+                settle(crawl_state(self.crawler), response.url)  # not fetched again unless it changes
             if kind in ("start", "listing"):
                 yield from self.parse_listing(response)
         for link in links:
