@@ -80,7 +80,7 @@ class LeaseLock(CrawlLock):
             self.etag = self._take()
         except ArchiveLocked:
             raise
-        except Exception as exc:  # noqa: BLE001 - botocore's errors: one line for the operator
+        except Exception as exc:
             from archiving.s3 import access_reason
 
             raise ArchiveUnavailable(f"cannot lock {what}: {access_reason(exc, storage.bucket)}") from exc
@@ -111,13 +111,22 @@ class LeaseLock(CrawlLock):
             raise
 
     def _renew(self) -> None:
+        """Renew every third of the lease; keep trying while it lasts, then report it lost."""
+        held_until = time.time() + self.lease
         while not self._stop.wait(self.lease / 3):
-            try:
-                self.etag = self.client.put_object(Bucket=self.storage.bucket, Key=self.key, Body=self._body(),
-                                                   IfMatch=self.etag)["ETag"]
-            except Exception as exc:  # noqa: BLE001 - a lost lease is reported, not raised in a thread
-                self.on_lost(f"the lease on {self.what} could not be renewed: {reason(exc)}")
-                return
+            while True:
+                try:
+                    self.etag = self.client.put_object(Bucket=self.storage.bucket, Key=self.key, Body=self._body(),
+                                                       IfMatch=self.etag)["ETag"]
+                    held_until = time.time() + self.lease
+                    break
+                except Exception as exc:  # noqa: BLE001 - reported through on_lost, not raised in a thread
+                    taken = _code(exc) in ("PreconditionFailed", "412")  # another crawl holds it now
+                    if taken or time.time() + min(5, self.lease / 10) >= held_until:
+                        self.on_lost(f"the lease on {self.what} was lost: {reason(exc)}")
+                        return
+                    if self._stop.wait(min(5, self.lease / 10)):
+                        return
 
     def release(self) -> None:
         if self._stop.is_set():

@@ -36,7 +36,7 @@ EXIT_NOT_FINISHED = 5
 EXIT_ERRORS = 6
 EXIT_NO_ARTICLES = 7
 
-ARCHIVE_FAILURES = ("archive/write_failed", "archive/sync_failed", "archive/recovery_failures")
+ARCHIVE_FAILURES = ("archive/write_failed", "archive/sync_failed", "archive/recovery_failures", "archive/lock_lost")
 
 
 def errors(stats: dict[str, Any]) -> int:

@@ -367,3 +367,19 @@ def test_an_etag_that_is_not_an_md5_is_accepted_under_sse_kms(tmp_path):
     storage._check("text/a.json", {"ETag": '"7e2a..."', "ServerSideEncryption": "aws:kms"}, "d41d8cd98f00b204e9800998ecf8427e")
     with pytest.raises(ArchiveWriteError, match="does not match the spooled file"):
         storage._check("text/a.json", {"ETag": '"7e2a..."', "ServerSideEncryption": "AES256"}, "d41d8cd98f00b204e9800998ecf8427e")
+
+
+def test_a_crawl_that_loses_its_lease_stops_with_status_3(s3, bucket, tmp_path):
+    env = environment(s3, tmp_path / "spool", S3_LOCK_LEASE="3")
+    crawl = subprocess.Popen([str(BIN / "scrapy"), *CRAWL, "-s", f"ARCHIVE_URI=s3://{bucket}/{PREFIX}",
+                              "-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS=1"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lease = f"{PREFIX}/locks/vietnamplus.lease"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "Contents" not in s3.client().list_objects_v2(Bucket=bucket, Prefix=lease):
+        time.sleep(0.1)
+    time.sleep(1)
+    s3.client().put_object(Bucket=bucket, Key=lease, Body=b'{"owner": "another crawl", "expires": 9999999999}')
+    _, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 3 and "Traceback" not in err
+    assert "was lost" in err and "closing the crawl" in err and "'finish_reason': 'archive_lock_lost'" in err

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.defer import Deferred
 
 from archiving.lock import ArchiveLocked
@@ -38,7 +39,7 @@ class Command(ScrapyCrawlCommand):
         try:
             archive = open_archive(crawler.settings)
             archive.check_writable()  # before the lock: say "not writable", not "cannot lock"
-            lock = archive.crawl_lock(crawler.spidercls.name, on_lost=logger.error)
+            lock = archive.crawl_lock(crawler.spidercls.name, on_lost=lambda message: _lock_lost(crawler, message))
         except ArchiveLocked as exc:
             logger.error("%s: not crawling", exc)
             self.exitcode = EXIT_LOCKED
@@ -69,6 +70,23 @@ class Command(ScrapyCrawlCommand):
             return stats["run/exit_status"]
         settings = crawler.settings
         return exit_status(stats, settings.getfloat("MAX_ERROR_RATE", 0.5), settings.getbool("EXTRACTION_ENABLED", True))[0]
+
+
+LOCK_LOST_REASON = "archive_lock_lost"
+
+
+def _lock_lost(crawler: Crawler, message: str) -> None:
+    """From the lease's thread: another crawl may now write this archive, so this one stops."""
+    from twisted.internet import reactor
+
+    def stop() -> None:
+        logger.error("%s: closing the crawl", message)
+        crawler.stats.set_value("archive/lock_lost", 1)
+        engine = crawler.engine
+        if engine.running and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason=LOCK_LOST_REASON)).addErrback(lambda _: None)
+
+    reactor.callFromThread(stop)
 
 
 def _consume(kind: type[BaseException], into: list[BaseException]) -> Any:
