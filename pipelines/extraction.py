@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 import multiprocessing
 import os
 import re
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
@@ -426,6 +430,27 @@ def one_thread_per_worker() -> None:
         os.environ.setdefault(name, "1")
 
 
+def die_with_parent() -> None:
+    """Ask Linux to end this worker when the crawl that started it dies, however it dies.
+
+    A crawl killed with SIGKILL cannot shut its pool down; without this its workers (and
+    multiprocessing's resource tracker, which they keep alive) would run on as orphans.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:  # the crawl died before the call took effect
+            os._exit(0)
+
+
+def start_worker() -> None:
+    one_thread_per_worker()
+    die_with_parent()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class ExtractionPipeline:
     """ArticlePage -> article record, extracted in a pool of worker processes."""
 
@@ -447,7 +472,7 @@ class ExtractionPipeline:
     def open_spider(self) -> None:
         # spawn: workers start clean, without the reactor's threads and sockets.
         self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=one_thread_per_worker)
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker)
 
     def close_spider(self) -> None:
         if self._pool is not None:

@@ -1,6 +1,8 @@
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,54 @@ def s3():
         yield server
     finally:
         server.stop()
+
+
+def _venv_processes() -> dict[int, str]:
+    """Processes running this virtualenv's programs (python, scrapy, moto_server, ...), by pid."""
+    found = {}
+    bin_dir = os.path.join(sys.prefix, "bin") + os.sep
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode("utf-8", "replace") for a in argv if a]
+        if not any(word.startswith(bin_dir) for word in words[:2]):
+            continue
+        pid = int(cmdline.parent.name)
+        if "multiprocessing.resource_tracker" in " ".join(words) and _parent(pid) == os.getpid():
+            continue  # the test process's own tracker (in-process pools): it ends with the session
+        found[pid] = " ".join(words)[:200]
+    return found
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = set(_venv_processes())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No test may leave a process behind (an orphaned extraction worker, a server never stopped)."""
+    before = session.config.stash.get(_BEFORE, set()) | {os.getpid()}
+    deadline = time.monotonic() + 10
+    while True:
+        left = {pid: cmd for pid, cmd in _venv_processes().items() if pid not in before}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"Processes left behind by the tests:\n{lines}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set]()

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -336,12 +337,14 @@ def test_a_detected_language_without_a_two_letter_code_is_not_recorded(monkeypat
     assert extract_article(_page_in("en", _GERMAN, 4), "https://example.org/a.html")["language"] == "en"
 
 
-def test_the_extraction_pool_starts_its_workers_on_one_thread():
+def test_the_extraction_pool_starts_its_workers_on_one_thread(monkeypatch):
     from scrapy.utils.test import get_crawler
 
+    for name in extraction._NATIVE_THREAD_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
     pipeline = extraction.ExtractionPipeline.from_crawler(get_crawler(settings_dict={"EXTRACTION_WORKERS": 1}))
     pipeline.open_spider()
     try:
-        assert pipeline._pool._initializer is extraction.one_thread_per_worker
+        assert pipeline._pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(timeout=60) == "1"
     finally:
         pipeline.close_spider()

@@ -3,6 +3,7 @@ a run summary, pause and resume, and a killed crawl completed by the next."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -58,6 +59,44 @@ def test_a_second_crawl_of_the_same_spider_is_refused_with_status_4_and_a_later_
     assert f"another crawl holds {archive.absolute()} for spider vietnamplus: not crawling" in second.stderr
     assert first.returncode == 0, err[-2000:]
     assert run_scrapy([*REPLAYED, "-s", f"ARCHIVE_URI={archive}"]).returncode == 0
+
+
+def children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_crawl_killed_with_sigkill_leaves_no_extraction_worker_behind(tmp_path):
+    archive = tmp_path / "archive"
+    crawl = start([*REPLAYED, "-s", f"ARCHIVE_URI={archive}", *SLOW])
+    wait_for(lambda: list(archive.glob("text/*/*.json")))  # the pool's worker has done some work
+    workers = children(crawl.pid)
+    assert workers
+    os.kill(crawl.pid, signal.SIGKILL)
+    crawl.wait()  # not communicate(): an orphaned worker would hold its pipes open
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10)
+    finally:
+        for pid in workers:  # an orphan must not outlive the test either way
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        crawl.stdout.close()
+        crawl.stderr.close()
 
 
 def test_a_killed_crawls_lock_does_not_block_the_next(tmp_path):
