@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPIDER ?= vietnamplus
 
-.PHONY: test crawl demo bench bench-extraction system-deps clean lock
+.PHONY: test test-fast crawl demo bench bench-extraction bench-memory system-deps clean lock audit
 
 # Exactly the versions of requirements.lock (hash-checked, pip itself included), then the project
 # without its dependencies; pip check catches a lock that lags behind pyproject.toml.
@@ -28,6 +28,14 @@ lock:
 	"$$tools/bin/uv" pip compile pyproject.toml --extra test --generate-hashes --python-version $(LOCK_PYTHON) \
 	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o requirements.lock
 
+# Known vulnerabilities of the pins in requirements.lock (PyPI's advisories; needs the network, so not part
+# of make test). pip-audit comes from PyPI into a throw-away virtualenv; the lock is read, not installed.
+PIP_AUDIT_VERSION ?= 2.10.1
+audit:
+	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet pip-audit==$(PIP_AUDIT_VERSION) && \
+	"$$tools/bin/pip-audit" --requirement requirements.lock --disable-pip --vulnerability-service pypi --strict --progress-spinner off
+
 # Debian/Ubuntu programs the product and its tests need (installed when root): nginx serves the
 # incremental-crawl tests' site on loopback (ETag, Last-Modified, 304).
 system-deps:
@@ -43,6 +51,10 @@ system-deps:
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
 
+# Every test but the crawls (scrapy subprocesses, the demo, nginx, moto, Scrapyd: marked crawl), in seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not crawl"
+
 crawl: $(STAMP)
 	@$(BIN)/python -m crawler.netcheck https://www.vietnamplus.vn/
 	$(BIN)/scrapy crawl $(SPIDER)
@@ -51,10 +63,13 @@ demo: $(STAMP)
 	$(BIN)/python -m crawler.demo --replay tests/fixtures
 
 # The benchmark harness (bench/README.md); DEVSET=path names the development set of real pages.
-bench: bench-extraction
+bench: bench-extraction bench-memory
 
 bench-extraction: $(STAMP)
 	$(BIN)/python -m bench.extraction $(if $(DEVSET),--devset $(DEVSET))
+
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) build *.egg-info

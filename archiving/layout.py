@@ -61,15 +61,20 @@ def warc_of_cdxj(path: str) -> str:
 
 def article_id(canonical_url: str) -> str:
     """Stable, file-name-safe id: the URL's last path segment plus a hash of the whole URL."""
-    last = unquote(urlsplit(canonical_url).path.rstrip("/").rsplit("/", 1)[-1])
+    try:
+        path = urlsplit(canonical_url).path
+    except ValueError:  # a host Python refuses ("https://[::1/x"): the hash alone names it
+        path = ""
+    last = unquote(path.rstrip("/").rsplit("/", 1)[-1])
     # Ids sit at the end of news slugs (-post1079147.vnp): a long slug keeps its tail.
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", last)[-120:].strip("-") or "index"
     return f"{slug}-{hashlib.sha1(canonical_url.encode()).hexdigest()[:10]}"
 
 
 def safe_site(site: str) -> str:
-    """A host name as one path segment: never empty, never ``.``/``..``, no separators."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", site.lower()).strip(".") or "_"
+    """A host name as one path segment: never empty, never ``.``/``..``, no separators, never
+    starting with ``-`` (which a tool given ``text/*`` would read as an option)."""
+    cleaned = re.sub(r"^[.-]+|\.+$", "", re.sub(r"[^A-Za-z0-9._-]+", "_", site.lower())) or "_"
     return cleaned[:200]
 
 

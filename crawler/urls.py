@@ -36,7 +36,7 @@ def url_key(url: str) -> str:
     rules = rules_for_url(url)
     parts = urlsplit(canonicalize_url(strip_tracking(url)))
     host = (parts.hostname or "").removeprefix("www.")
-    if rules.article_id and (match := re.search(rules.article_id, parts.path)):
-        return f"{host}:{match.group(1)}"
     path = parts.path.rstrip("/") or "/"
+    if rules.article_id and (match := re.search(rules.article_id, path)):  # /<slug>-post1.vnp/ too
+        return f"{host}:{match.group(1)}"
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")

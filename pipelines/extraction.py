@@ -315,6 +315,9 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     tree = load_html(html)
     if tree is None:
         return {**EMPTY, "rules": rules.name}
+    # A fragment ("<svg>...", "<p>...</p><p>...</p>") comes back as its first element inside the
+    # <html> lxml adds: work on that <html>, which every step may prune and which has the <body>.
+    tree = tree.getroottree().getroot()
     # page_metadata only reads the tree (a test holds it to that), so no copy.
     metadata = page_metadata(tree, url)
     json_ld = JsonLd.of(tree)

@@ -81,6 +81,7 @@ def crawl(tmp_path, url, *settings):
     return json.loads(stats.read_text()), result.stderr
 
 
+@pytest.mark.crawl
 def test_ip_literal_on_loopback_is_refused_before_any_request(tmp_path, forbidden_site):
     url = f"http://127.0.0.2:{forbidden_site.port}/local-news-council-meets-1.html"
     stats, log = crawl(tmp_path, url)
@@ -89,6 +90,7 @@ def test_ip_literal_on_loopback_is_refused_before_any_request(tmp_path, forbidde
     assert f"Refused {url}: 127.0.0.2 is 127.0.0.2, a non-public address" in log
 
 
+@pytest.mark.crawl
 def test_host_name_resolving_to_loopback_is_refused(tmp_path):
     site = Site("127.0.0.1")
     try:
@@ -100,6 +102,7 @@ def test_host_name_resolving_to_loopback_is_refused(tmp_path):
     assert "Refused http://localhost:" in log and "localhost is 127.0.0.1, a non-public address" in log
 
 
+@pytest.mark.crawl
 def test_allowlisted_address_is_crawled(tmp_path, forbidden_site):
     url = f"http://127.0.0.2:{forbidden_site.port}/local-news-council-meets-1.html"
     stats, _ = crawl(tmp_path, url, "-s", "PRIVATE_ADDRESS_ALLOWLIST=127.0.0.2")
@@ -107,6 +110,7 @@ def test_allowlisted_address_is_crawled(tmp_path, forbidden_site):
     assert stats["extraction/articles"] == 1
 
 
+@pytest.mark.crawl
 def test_replay_never_resolves_names(tmp_path):
     stats, log = crawl(tmp_path, "https://lecourrier.vn/renforcer-la-cooperation-decentralisee-vietnam-japon/1296041.html",
                        "-s", "REPLAY=tests/fixtures", "-s", "RELATED_DEPTH=0")

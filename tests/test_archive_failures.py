@@ -9,9 +9,12 @@ import json
 import resource
 import subprocess
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.helpers import BIN, ROOT, run_scrapy
+
+pytestmark = pytest.mark.crawl  # every test runs scrapy crawls
 
 CRAWL = ["crawl", "vietnamplus", "-s", "REPLAY=tests/fixtures"]
 

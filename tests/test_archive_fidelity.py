@@ -16,6 +16,8 @@ from tests.helpers import ROOT, item_feeds, run_scrapy
 from tests.siteserver import urls
 from tests.warc_checks import validate_warcs
 
+pytestmark = pytest.mark.crawl  # scrapy crawls a local test site
+
 
 def start_server(tmp: Path, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
     portfile = tmp / "port"

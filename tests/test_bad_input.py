@@ -6,6 +6,8 @@ import pytest
 
 from tests.helpers import item_feeds, run_scrapy
 
+pytestmark = pytest.mark.crawl  # a replayed scrapy crawl
+
 VNP = "https://www.vietnamplus.vn"
 GOOD = f"{VNP}/nhat-ban-thong-qua-goi-kich-thich-kinh-te-quy-mo-lon-post1078364.vnp"
 NO_TEXT = f"{VNP}/video-ban-tin-thoi-su-ngay-25-11-2025-post1079150.vnp"

@@ -7,10 +7,14 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from archiving.repair import scan_members
 from tests.helpers import BIN, ROOT, run_scrapy
 from tests.test_archive_fidelity import LIVE_SETTINGS, start_server
 from tests.warc_checks import validate_warcs
+
+pytestmark = pytest.mark.crawl  # scrapy crawls, one killed
 
 
 def test_killed_crawl_is_repaired_on_the_next_start(tmp_path):

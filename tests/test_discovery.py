@@ -8,6 +8,8 @@ from crawler.sites import all_rules
 from tests.helpers import ROOT, run_scrapy
 from tests.helpers import replay_crawl as crawl
 
+pytestmark = pytest.mark.crawl  # replayed scrapy crawls
+
 VNP = "https://www.vietnamplus.vn"
 VNP_ORIGINAL = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.helpers import fixture_html
 
+pytestmark = pytest.mark.crawl  # the demo crawl
+
 EDITION_LANGUAGE = {"en.sggp.org.vn": "en", "huengaynay.vn": "vi", "lecourrier.vn": "fr", "nhandan.vn": "vi",
                     "www.vietnamplus.vn": "vi"}
 

@@ -26,6 +26,7 @@ def test_every_seed_has_a_fixture_page_at_its_real_url():
         assert store.lookup(seed["url"]) is not None, seed["url"]
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", SEEDS, ids=IDS)
 def test_text_holds_the_seed_body(demo_records, seed):
     text = record_of(demo_records, seed["url"])["text"]
@@ -35,6 +36,7 @@ def test_text_holds_the_seed_body(demo_records, seed):
     assert precision >= 0.98
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", SEEDS, ids=IDS)
 def test_text_has_no_boilerplate_line(demo_records, seed):
     text = record_of(demo_records, seed["url"])["text"]
@@ -46,6 +48,7 @@ def test_text_has_no_boilerplate_line(demo_records, seed):
     assert kept == []
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", SEEDS, ids=IDS)
 def test_text_starts_with_the_lead_and_not_the_headline(demo_records, seed):
     record = record_of(demo_records, seed["url"])
@@ -55,12 +58,14 @@ def test_text_starts_with_the_lead_and_not_the_headline(demo_records, seed):
     assert not record["text"].startswith(seed["title"])
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", SEEDS, ids=IDS)
 def test_paragraphs_are_separated_by_blank_lines(demo_records, seed):
     paragraphs = record_of(demo_records, seed["url"])["text"].split("\n\n")
     assert set(seed["body"]) <= set(paragraphs)
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", SEEDS, ids=IDS)
 def test_metadata_title_date_and_language(demo_records, seed):
     record = record_of(demo_records, seed["url"])
@@ -69,11 +74,13 @@ def test_metadata_title_date_and_language(demo_records, seed):
     )
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s["cites"]], ids=[s["seed"][:3] for s in SEEDS if s["cites"]])
 def test_cites_name_the_original(demo_records, seed):
     assert record_of(demo_records, seed["url"])["cites"] == seed["cites"]
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("seed", SEEDS, ids=IDS)
 def test_text_file_is_title_blank_line_text(demo_archive, demo_records, seed):
     record = record_of(demo_records, seed["url"])

@@ -98,6 +98,7 @@ def warc_records(archive: Path) -> list:
     return found
 
 
+@pytest.mark.crawl
 def test_second_crawl_of_an_unchanged_site_fetches_nothing_in_full_and_writes_no_text(nginx_site, tmp_path):
     site, server = nginx_site
     first = crawl(tmp_path, server)
@@ -131,6 +132,7 @@ def test_second_crawl_of_an_unchanged_site_fetches_nothing_in_full_and_writes_no
     assert len(kept) == len(answered) and all(b"HTTP/1.1 304 Not Modified" in f and b"etag: \"" in f.lower() for f in kept)
 
 
+@pytest.mark.crawl
 def test_articles_a_regenerated_sitemap_lists_unchanged_are_skipped_by_policy(nginx_site, tmp_path):
     site, server = nginx_site
     crawl(tmp_path, server)
@@ -142,6 +144,7 @@ def test_articles_a_regenerated_sitemap_lists_unchanged_are_skipped_by_policy(ng
     assert not [path for _, path in server.requests()[mark:] if path.startswith("/news/")]
 
 
+@pytest.mark.crawl
 def test_a_changed_page_and_a_new_page_are_the_only_texts_of_the_third_crawl(nginx_site, tmp_path):
     site, server = nginx_site
     crawl(tmp_path, server)
@@ -166,6 +169,7 @@ def test_a_changed_page_and_a_new_page_are_the_only_texts_of_the_third_crawl(ngi
     assert third["incremental/due_by_lastmod"] == 1
 
 
+@pytest.mark.crawl
 def test_pywb_replays_a_304_revisit_as_the_page_it_confirms(nginx_site, tmp_path):
     site, server = nginx_site
     crawl(tmp_path, server)
@@ -176,6 +180,7 @@ def test_pywb_replays_a_304_revisit_as_the_page_it_confirms(nginx_site, tmp_path
     assert report.record_types.get("revisit", 0) >= 2
 
 
+@pytest.mark.crawl
 def test_recrawl_fetches_everything_in_full(nginx_site, tmp_path):
     site, server = nginx_site
     crawl(tmp_path, server)
@@ -207,6 +212,7 @@ def gunzip(path: Path) -> bytes:
     return gzip.decompress(path.read_bytes())
 
 
+@pytest.mark.crawl
 def test_a_crawl_killed_midway_is_completed_by_the_next(nginx_site, tmp_path):
     site, server = nginx_site
     archive = tmp_path / "archive"
@@ -233,6 +239,7 @@ def records_by_name(archive: Path) -> dict[str, dict]:
     return {json.loads(p.read_text())["url"].rsplit("/", 1)[-1]: json.loads(p.read_text()) for p in archive.glob("text/*/*.json")}
 
 
+@pytest.mark.crawl
 def test_an_article_no_list_names_any_more_still_gets_its_rechecks(nginx_site, tmp_path):
     site, server = nginx_site
     quick = ("-s", "RECHECK_INTERVALS=1s")
@@ -246,6 +253,7 @@ def test_an_article_no_list_names_any_more_still_gets_its_rechecks(nginx_site, t
     assert second["incremental/rechecked_due"] >= 1
 
 
+@pytest.mark.crawl
 def test_a_page_fetched_but_not_processed_is_fetched_in_full_again(nginx_site, tmp_path):
     site, server = nginx_site
     quick = ("-s", "RECHECK_INTERVALS=1s")
@@ -260,6 +268,7 @@ def test_a_page_fetched_but_not_processed_is_fetched_in_full_again(nginx_site, t
     assert records_by_name(tmp_path / "archive")["council-approves-budget-story-2.html"]["version"] == 2
 
 
+@pytest.mark.crawl
 def test_a_moved_article_is_fetched_at_its_new_url_not_confirmed_by_the_old_ones_validators(nginx_site, tmp_path):
     site, server = nginx_site
     crawl(tmp_path, server)

@@ -8,6 +8,8 @@ import pytest
 from crawler.sites import all_rules
 from crawler.urls import url_key
 
+pytestmark = pytest.mark.crawl  # the demo crawl
+
 VNP, ND, VNVN = "https://www.vietnamplus.vn", "https://nhandan.vn", "https://www.vietnam.vn"
 # Articles that only a listing's page 2 or its "load more" JSON links.
 ONLY_BEYOND_PAGE_ONE = {

@@ -64,11 +64,13 @@ def test_missing_recording_is_refused_with_the_setting_named(tmp_path):
         open_recording(str(tmp_path / "nothing"))
 
 
+@pytest.mark.crawl
 def test_folder_with_warcs_replays_warcs_and_a_plain_folder_is_a_fixture_store(demo_archive):
     assert isinstance(open_recording(str(demo_archive / "warc")), WarcRecording)
     assert isinstance(open_recording(str(FIXTURES)), FixtureStore)
 
 
+@pytest.mark.crawl
 def test_warc_replays_what_the_fixture_served(demo_archive):
     warc = next(demo_archive.glob("warc/vietnamplus/*.warc.gz"))
     original = download(handler_for(FIXTURES), ARTICLE)
@@ -77,6 +79,7 @@ def test_warc_replays_what_the_fixture_served(demo_archive):
     assert replayed.headers[b"Content-Type"] == original.headers[b"Content-Type"]
 
 
+@pytest.mark.crawl
 def test_wacz_replays_its_warcs(demo_archive, tmp_path):
     warc = next(demo_archive.glob("warc/vietnamplus/*.warc.gz"))
     wacz = tmp_path / "crawl.wacz"
@@ -87,6 +90,7 @@ def test_wacz_replays_its_warcs(demo_archive, tmp_path):
     assert response.status == 200 and "Nối nhịp cầu" in response.text
 
 
+@pytest.mark.crawl
 def test_replayed_crawl_of_a_warc_gives_the_same_articles(demo_archive, demo_records, tmp_path):
     result = run_scrapy([
         "crawl", "sggp", "-s", f"REPLAY={demo_archive / 'warc' / 'sggp'}", "-s", f"ARCHIVE_URI={tmp_path}",

@@ -9,6 +9,8 @@ from warcio.archiveiterator import ArchiveIterator
 from tests.helpers import replay_crawl, run_scrapy
 from tests.warc_checks import validate_warcs
 
+pytestmark = pytest.mark.crawl  # replayed scrapy crawls
+
 VNP = "https://www.vietnamplus.vn"
 VNP_ORIGINAL = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
 OTHER_ARTICLE = f"{VNP}/han-quoc-tang-tuyen-dung-lao-dong-nuoc-ngoai-cho-nganh-dong-tau-post1078988.vnp"

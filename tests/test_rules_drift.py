@@ -6,6 +6,8 @@ import pytest
 from pipelines.extraction import extract_article
 from tests.helpers import fixture_html, replay_crawl
 
+pytestmark = pytest.mark.crawl  # replayed scrapy crawls
+
 VNP = "https://www.vietnamplus.vn"
 # Two articles of the site's new layout: the body container lost its class.
 REDESIGNED = [

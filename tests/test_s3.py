@@ -114,6 +114,7 @@ def s3_demo(s3, tmp_path_factory) -> dict:
     return {"bucket": bucket, "spool": spool, "output": result.stdout + result.stderr, "objects": objects(s3, bucket)}
 
 
+@pytest.mark.crawl
 def test_demo_into_s3_has_the_keys_and_texts_of_a_local_demo(s3_demo, demo_archive):
     stored, local = s3_demo["objects"], local_files(demo_archive)
     for suffix, top in ((".txt", "text"), (".json", "text"), (".jsonl", "stories")):
@@ -126,15 +127,18 @@ def test_demo_into_s3_has_the_keys_and_texts_of_a_local_demo(s3_demo, demo_archi
         assert len(family(stored, suffix, top)) == len(family(local, suffix, top)) > 0
 
 
+@pytest.mark.crawl
 def test_no_object_is_partial_temporary_or_a_probe(s3_demo):
     names = [key.rsplit("/", 1)[-1] for key in s3_demo["objects"]]
     assert not [n for n in names if n.endswith(".open") or n.startswith(".")]
 
 
+@pytest.mark.crawl
 def test_spool_is_empty_once_the_crawls_end(s3_demo):
     assert files_in(s3_demo["spool"]) == []
 
 
+@pytest.mark.crawl
 def test_warcs_in_s3_are_valid_indexed_and_replay(s3_demo, tmp_path):
     stored = s3_demo["objects"]
     (tmp_path / "warc").mkdir()
@@ -150,10 +154,12 @@ def test_warcs_in_s3_are_valid_indexed_and_replay(s3_demo, tmp_path):
     assert report.failures == [] and report.replayed >= len(urls)
 
 
+@pytest.mark.crawl
 def test_records_in_s3_name_captures_that_exist(s3_demo):
     assert_records_name_existing_captures(s3_demo["objects"])
 
 
+@pytest.mark.crawl
 def test_aws_cli_lists_and_downloads_the_objects(s3, s3_demo, tmp_path):
     env = environment(s3, tmp_path)
     listed = run([str(BIN / "aws"), "s3", "ls", "--recursive", f"s3://{s3_demo['bucket']}/{PREFIX}/"], env)
@@ -166,6 +172,7 @@ def test_aws_cli_lists_and_downloads_the_objects(s3, s3_demo, tmp_path):
     assert (tmp_path / "a.txt").read_bytes() == s3_demo["objects"][text]
 
 
+@pytest.mark.crawl
 def test_replay_from_s3_fetches_records_by_range_and_gives_the_same_texts(s3, s3_demo, tmp_path):
     with FaultProxy(s3.endpoint) as proxy:
         env = environment(s3, tmp_path / "spool", endpoint=proxy.endpoint)
@@ -182,6 +189,7 @@ def test_replay_from_s3_fetches_records_by_range_and_gives_the_same_texts(s3, s3
     assert len(warc_gets) == stats["replay/hit"]
 
 
+@pytest.mark.crawl
 def test_second_crawl_into_s3_writes_revisits_read_back_by_range(s3, bucket, tmp_path):
     env = environment(s3, tmp_path / "spool")
     archive = f"ARCHIVE_URI=s3://{bucket}/{PREFIX}"
@@ -193,6 +201,7 @@ def test_second_crawl_into_s3_writes_revisits_read_back_by_range(s3, bucket, tmp
     assert stats.get("warc/revisit_originals_missing", 0) == 0
 
 
+@pytest.mark.crawl
 def test_scrapy_wacz_packages_an_s3_archive_into_it(s3, s3_demo, tmp_path):
     result = scrapy(["wacz", "-s", f"ARCHIVE_URI=s3://{s3_demo['bucket']}/{PREFIX}"], environment(s3, tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -203,6 +212,7 @@ def test_scrapy_wacz_packages_an_s3_archive_into_it(s3, s3_demo, tmp_path):
 # -- credentials -----------------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 def test_secret_key_and_session_token_appear_in_no_log_stat_object_or_spool_file(s3, bucket, tmp_path):
     token = "FwoGZXIvYXdzEXAMPLETOKEN" + os.urandom(8).hex()
     env = environment(s3, tmp_path / "spool", AWS_SESSION_TOKEN=token)
@@ -221,12 +231,14 @@ def test_secret_key_and_session_token_appear_in_no_log_stat_object_or_spool_file
     assert [where for where, data in places.items() if secret in data or token.encode() in data] == []
 
 
+@pytest.mark.crawl
 def test_missing_bucket_stops_the_crawl_in_one_line(s3, tmp_path):
     result = scrapy([*CRAWL, "-s", "ARCHIVE_URI=s3://no-such-bucket-here/news"], environment(s3, tmp_path))
     assert result.returncode == 3 and "Traceback" not in result.stderr
     assert "ARCHIVE_URI=s3://no-such-bucket-here/news is not writable: bucket no-such-bucket-here does not exist" in result.stderr
 
 
+@pytest.mark.crawl
 def test_no_credentials_stop_the_crawl_in_one_line(s3, bucket, tmp_path):
     env = environment(s3, tmp_path, AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
@@ -242,6 +254,7 @@ FAULTS = ["reset", None, "500", None, "503", "reset_after_forward", None, None, 
 FAULTY = {"S3_READ_TIMEOUT": "1", "S3_CONNECT_TIMEOUT": "1"}
 
 
+@pytest.mark.crawl
 def test_crawl_through_resets_5xx_and_stalls_stores_every_object_once_with_the_right_bytes(s3, bucket, tmp_path):
     local = tmp_path / "local"
     assert scrapy([*CRAWL, "-s", f"ARCHIVE_URI={local}"], environment(s3, tmp_path / "unused")).returncode == 0
@@ -275,6 +288,7 @@ def storage_through(proxy: FaultProxy, s3: S3Server, bucket: str, spool: Path) -
     return S3Storage(f"s3://{bucket}/{PREFIX}", client, spool, multipart_threshold=5 * MIB, part_size=5 * MIB)
 
 
+@pytest.mark.crawl
 def test_multipart_upload_through_faults_arrives_whole_and_once(s3, bucket, tmp_path):
     source = tmp_path / "big.warc.gz"
     source.write_bytes(os.urandom(12 * MIB + 1234))
@@ -288,6 +302,7 @@ def test_multipart_upload_through_faults_arrives_whole_and_once(s3, bucket, tmp_
     assert unfinished_uploads(s3, bucket) == [] and files_in(tmp_path / "spool") == []
 
 
+@pytest.mark.crawl
 def test_failed_uploads_stay_in_the_spool_exit_3_and_archive_sync_uploads_them(s3, bucket, tmp_path):
     spool = tmp_path / "spool"
     with FaultProxy(s3.endpoint) as proxy:
@@ -317,6 +332,7 @@ def test_failed_uploads_stay_in_the_spool_exit_3_and_archive_sync_uploads_them(s
     assert_records_name_existing_captures(stored)
 
 
+@pytest.mark.crawl
 def test_crawl_killed_mid_upload_loses_nothing(s3, bucket, tmp_path):
     spool = tmp_path / "spool"
     with FaultProxy(s3.endpoint, stall_seconds=60) as proxy:
@@ -369,6 +385,7 @@ def test_an_etag_that_is_not_an_md5_is_accepted_under_sse_kms(tmp_path):
         storage._check("text/a.json", {"ETag": '"7e2a..."', "ServerSideEncryption": "AES256"}, "d41d8cd98f00b204e9800998ecf8427e")
 
 
+@pytest.mark.crawl
 def test_a_crawl_that_loses_its_lease_stops_with_status_3(s3, bucket, tmp_path):
     env = environment(s3, tmp_path / "spool", S3_LOCK_LEASE="3")
     crawl = subprocess.Popen([str(BIN / "scrapy"), *CRAWL, "-s", f"ARCHIVE_URI=s3://{bucket}/{PREFIX}",

@@ -41,6 +41,7 @@ def keys(s3: S3Server, bucket: str) -> list[str]:
     return [o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
+@pytest.mark.crawl
 def test_moto_server_stores_and_returns_an_object(s3: S3Server, bucket: str) -> None:
     client = s3.client()
     client.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hello")
@@ -48,6 +49,7 @@ def test_moto_server_stores_and_returns_an_object(s3: S3Server, bucket: str) -> 
     assert s3.endpoint == f"http://127.0.0.1:{s3.port}"
 
 
+@pytest.mark.crawl
 def test_reset_forgets_every_bucket() -> None:
     # A server of its own: the session's server holds other modules' buckets.
     try:
@@ -62,6 +64,7 @@ def test_reset_forgets_every_bucket() -> None:
         server.stop()
 
 
+@pytest.mark.crawl
 def test_env_points_a_subprocess_at_the_server(s3: S3Server, bucket: str) -> None:
     script = "import boto3; print(*[b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']])"
     result = subprocess.run([sys.executable, "-c", script], check=False, env={**os.environ, **s3.env()},
@@ -70,6 +73,7 @@ def test_env_points_a_subprocess_at_the_server(s3: S3Server, bucket: str) -> Non
     assert bucket in result.stdout.split()
 
 
+@pytest.mark.crawl
 def test_invalid_bucket_name_is_refused_with_a_clear_error(s3: S3Server) -> None:
     with pytest.raises(ValueError, match="invalid S3 bucket name 'ab'"):
         s3.create_bucket("ab")
@@ -81,6 +85,7 @@ def test_missing_moto_server_names_the_program(tmp_path, monkeypatch) -> None:
         S3Server().start()
 
 
+@pytest.mark.crawl
 def test_put_succeeds_through_503_500_and_reset(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     client = s3.client(endpoint_url=proxy.endpoint, config=RETRYING)
     proxy.set_plan(["503", "500", "reset"])
@@ -91,6 +96,7 @@ def test_put_succeeds_through_503_500_and_reset(s3: S3Server, bucket: str, proxy
     assert [fault for _, _, fault in proxy.log] == ["503", "500", "reset", None]
 
 
+@pytest.mark.crawl
 def test_stall_is_retried_after_the_read_timeout(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=1)
     client = s3.client(endpoint_url=proxy.endpoint, config=config)
@@ -100,6 +106,7 @@ def test_stall_is_retried_after_the_read_timeout(s3: S3Server, bucket: str, prox
     assert proxy.injected == {"stall": 1}
 
 
+@pytest.mark.crawl
 def test_reset_after_forward_stores_the_object_once(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     client = s3.client(endpoint_url=proxy.endpoint, config=RETRYING)
     proxy.set_plan(["reset_after_forward"])
@@ -110,6 +117,7 @@ def test_reset_after_forward_stores_the_object_once(s3: S3Server, bucket: str, p
     assert proxy.counts["forwarded"] == 2  # stored by the broken attempt, then again by the retry
 
 
+@pytest.mark.crawl
 def test_reads_pass_through_without_using_the_plan(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     s3.client().put_object(Bucket=bucket, Key="k", Body=b"v")
     proxy.set_plan(["503"])
@@ -120,6 +128,7 @@ def test_reads_pass_through_without_using_the_plan(s3: S3Server, bucket: str, pr
     assert proxy.counts == {"requests": 2, "forwarded": 2, "GET": 1, "HEAD": 1}
 
 
+@pytest.mark.crawl
 def test_planned_methods_decide_which_requests_break(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     proxy.set_plan(["500"], methods={"GET"})
     client = s3.client(endpoint_url=proxy.endpoint, config=RETRYING)
@@ -128,6 +137,7 @@ def test_planned_methods_decide_which_requests_break(s3: S3Server, bucket: str, 
     assert proxy.log == [("PUT", f"/{bucket}/k", None), ("GET", f"/{bucket}/k", "500"), ("GET", f"/{bucket}/k", None)]
 
 
+@pytest.mark.crawl
 def test_reset_closes_with_a_tcp_rst(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     proxy.set_plan(["reset"])
     host, port = urlsplit(proxy.endpoint).hostname, urlsplit(proxy.endpoint).port
@@ -138,6 +148,7 @@ def test_reset_closes_with_a_tcp_rst(s3: S3Server, bucket: str, proxy: FaultProx
     assert proxy.injected == {"reset": 1} and keys(s3, bucket) == []
 
 
+@pytest.mark.crawl
 def test_chunked_request_body_is_forwarded_dechunked(s3: S3Server, bucket: str, proxy: FaultProxy) -> None:
     url = urlsplit(proxy.endpoint)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
@@ -152,6 +163,7 @@ def test_chunked_request_body_is_forwarded_dechunked(s3: S3Server, bucket: str, 
     assert s3.client().get_object(Bucket=bucket, Key="chunked")["Body"].read() == b"abcdefgh"
 
 
+@pytest.mark.crawl
 def test_proxy_stop_ends_its_threads_despite_open_connections(s3: S3Server) -> None:
     proxy = FaultProxy(upstream=s3.endpoint).start()
     client = s3.client(endpoint_url=proxy.endpoint)

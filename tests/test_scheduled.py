@@ -47,6 +47,7 @@ def texts(archive: Path) -> set[str]:
 # -- one crawl at a time ---------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 def test_a_second_crawl_of_the_same_spider_is_refused_with_status_4_and_a_later_one_runs(tmp_path):
     archive = tmp_path / "archive"
     first = start([*REPLAYED, "-s", f"ARCHIVE_URI={archive}", *SLOW])
@@ -81,6 +82,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.crawl
 def test_a_crawl_killed_with_sigkill_leaves_no_extraction_worker_behind(tmp_path):
     archive = tmp_path / "archive"
     crawl = start([*REPLAYED, "-s", f"ARCHIVE_URI={archive}", *SLOW])
@@ -99,6 +101,7 @@ def test_a_crawl_killed_with_sigkill_leaves_no_extraction_worker_behind(tmp_path
         crawl.stderr.close()
 
 
+@pytest.mark.crawl
 def test_a_killed_crawls_lock_does_not_block_the_next(tmp_path):
     archive = tmp_path / "archive"
     crawl = start([*REPLAYED, "-s", f"ARCHIVE_URI={archive}", *SLOW])
@@ -115,6 +118,7 @@ def test_other_spiders_may_crawl_into_the_same_archive_meanwhile(tmp_path):
             storage.crawl_lock("vietnamplus")
 
 
+@pytest.mark.crawl
 def test_an_s3_lease_is_exclusive_renewed_and_taken_over_once_expired(s3, tmp_path):
     bucket = s3.create_bucket(unique_bucket_name("lock"))
     storage = S3Storage(f"s3://{bucket}/news", s3.client(), tmp_path, lock_lease=1.5)
@@ -154,6 +158,7 @@ def test_exit_status_follows_the_readme_table(stats, status):
     assert exit_status(stats, 0.5)[0] == status
 
 
+@pytest.mark.crawl
 def test_every_crawl_writes_a_run_summary_and_logs_it(tmp_path):
     archive = tmp_path / "archive"
     result = run_scrapy([*REPLAYED, "-s", f"ARCHIVE_URI={archive}"])
@@ -170,6 +175,7 @@ def test_every_crawl_writes_a_run_summary_and_logs_it(tmp_path):
 # -- pause and resume, kill and complete ------------------------------------------------------
 
 
+@pytest.mark.crawl
 def test_sigint_then_resume_with_jobdir_gives_the_archive_of_one_uninterrupted_crawl(tmp_path):
     whole = tmp_path / "whole"
     assert run_scrapy([*REPLAYED, "-s", f"ARCHIVE_URI={whole}"]).returncode == 0

@@ -213,33 +213,39 @@ def job(scrapyd, deployed, tmp_path_factory) -> dict:
             "scrapyd_log": scrapyd.output()}
 
 
+@pytest.mark.crawl
 def test_deployed_egg_lists_the_seven_spiders(scrapyd, deployed):
     assert deployed["spiders"] == len(SITE_SPIDERS)
     assert sorted(scrapyd.get("listspiders.json", project=PROJECT)["spiders"]) == SITE_SPIDERS
 
 
+@pytest.mark.crawl
 def test_scheduled_job_exits_0(job):
     started = f"project='{PROJECT}' spider='{SPIDER}' job='{job['id']}'"
     assert f"Process finished: {started}" in job["scrapyd_log"], job["scrapyd_log"][-3000:]
 
 
+@pytest.mark.crawl
 def test_scheduled_job_is_given_scrapyds_job_and_version_arguments(job):
     started = next(line for line in job["scrapyd_log"].splitlines() if f"job='{job['id']}'" in line)
     assert f"'_job={job['id']}'" in started and f"'_version={VERSION}'" in started
 
 
+@pytest.mark.crawl
 def test_scheduled_job_archives_text_and_warc(job):
     archive = job["archive"]
     assert list(archive.glob("text/*/*.json")), "no article text archived"
     assert list(archive.glob(f"warc/{SPIDER}/*.warc.gz")), f"no WARC under warc/{SPIDER}/"
 
 
+@pytest.mark.crawl
 def test_scheduled_job_log_has_no_traceback(job):
     text = job["log"].read_text(errors="replace")
     assert "Spider closed (finished)" in text
     assert "Traceback" not in text, text[-3000:]
 
 
+@pytest.mark.crawl
 def test_scheduled_job_reads_the_seeds_shipped_in_the_egg(job):
     # Scrapyd's folder has no seeds/: the seed found here is one the egg carries (crawler/seeds/).
     assert not (job["cwd"] / "seeds").exists()

@@ -1,4 +1,6 @@
 import json
+import os
+from pathlib import Path
 
 import pytest
 from scrapy.utils.test import get_crawler
@@ -32,11 +34,28 @@ def test_first_text_is_version_one(store, tmp_path):
     assert (tmp_path / "text/www.vietnamplus.vn" / f"{article_id(URL)}.txt").read_text() == "Tiêu đề\n\nMột.\n"
 
 
-def test_same_text_again_changes_nothing(store, tmp_path):
+def files(root) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under root: its bytes, modification time and inode (an atomic rewrite is a new inode)."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_text_again_leaves_the_archive_files_untouched(store, tmp_path):
+    store.store(record("Một."))
+    for path in tmp_path.rglob("*"):  # back-dated, so a rewrite shows even within the clock's resolution
+        os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    before = files(tmp_path)
+    assert {Path(name).suffix for name in before if name.startswith("text/")} == {".txt", ".json"}
+    store.store(record("Một."))
+    assert files(tmp_path) == before
+
+
+def test_same_text_again_keeps_its_version_and_is_counted_unchanged(store):
     store.store(record("Một."))
     again = record("Một.")
     store.store(again)
-    assert again["version"] == 1 and store.stats.get_value("textstore/unchanged") == 1
+    assert (again["version"], again["previous_digest"]) == (1, None)
+    assert store.stats.get_value("textstore/unchanged") == 1
 
 
 def test_changed_text_is_the_next_version(store, tmp_path):
