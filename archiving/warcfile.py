@@ -66,12 +66,18 @@ class WarcFile:
 
     def write_exchange(
         self, url: str, request: StatusAndHeaders, request_body: bytes, response: StatusAndHeaders, body: bytes,
-        warc_date: str, ip_address: str | None = None, original: Original | None = None,
+        warc_date: str, ip_address: str | None = None, original: Original | None = None, truncated: str | None = None,
     ) -> str:
-        """The response (a revisit of ``original`` if given) and its request; returns the response's record id."""
+        """The response (a revisit of ``original`` if given) and its request; returns the response's record id.
+
+        ``truncated`` is the WARC 1.1 ``WARC-Truncated`` reason (``length``, ``disconnect``...)
+        of a response whose body is not whole.
+        """
         headers = {"WARC-Date": warc_date}
         if ip_address is not None:
             headers["WARC-IP-Address"] = ip_address
+        if truncated is not None and original is None:
+            headers["WARC-Truncated"] = truncated
         if original is None:
             response_record = self.writer.create_warc_record(
                 url, "response", payload=io.BytesIO(body), length=len(body),

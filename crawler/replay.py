@@ -5,6 +5,11 @@ store (see tests/fixtures/README.md), or an archive named by URI (``s3://bucket/
 its CDXJ indexes say where each capture is, and each is read by byte range, so the
 archive is never downloaded whole. A URL missing from the recording gets a 404 response
 flagged ``replay-miss`` and one log line.
+
+A recording that keeps the status line (WARCs, a fixture's ``.headers`` file) replays its
+reason phrase and header order to the WARC capture (``crawler.received``); a body recorded
+as truncated (``WARC-Truncated``) replays flagged as such, so it is again archived as
+truncated and not processed.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote, urlsplit
 from weakref import WeakKeyDictionary
 
@@ -29,6 +34,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from archiving.cdxj import index_entries, indexed_warcs
 from archiving.storage import ArchiveError, ArchiveStorage, storage_class
+from crawler.received import TRUNCATED_FLAG, ReceivedHead, remember_head
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -52,11 +58,27 @@ CONTENT_TYPES = {
 FRAMING_HEADERS = (b"Transfer-Encoding", b"Content-Encoding", b"Content-Length")
 
 
+class Recorded(NamedTuple):
+    """A recorded response, its body decoded: no Transfer-Encoding nor Content-Encoding header."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    protocol: str = "HTTP/1.1"
+    phrase: str | None = None  # the recorded reason phrase; None when the recording has no status line
+    truncated: str | None = None  # the recording's WARC-Truncated reason
+
+
 class Recording:
-    """Where recorded responses come from: returns (status, headers, body) or None."""
+    """Where recorded responses come from."""
+
+    def find(self, url: str) -> Recorded | None:
+        raise NotImplementedError
 
     def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
-        raise NotImplementedError
+        """(status, headers, body) of the recorded response, or None."""
+        found = self.find(url)
+        return None if found is None else (found.status, found.headers, found.body)
 
 
 class FixtureStore(Recording):
@@ -73,15 +95,17 @@ class FixtureStore(Recording):
             path += "?" + parts.query
         return self.root / host / path.lstrip("/")
 
-    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    def find(self, url: str) -> Recorded | None:
         path = self.path_for(url)
         if not path.is_file() or path.name.endswith(".headers"):
             return None
         body = path.read_bytes()
         sidecar = path.with_name(path.name + ".headers")
+        protocol, phrase = "HTTP/1.1", None
         if sidecar.is_file():
             status_line, *lines = sidecar.read_text(encoding="utf-8").splitlines()
-            status = int(status_line.split()[1])
+            protocol, code, *rest = status_line.split(" ", 2)
+            status, phrase = int(code), (rest[0].strip() if rest else "")
             headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines if ":" in line]
         else:
             status, headers = 200, []
@@ -89,7 +113,7 @@ class FixtureStore(Recording):
             suffix = path.suffix.lower()
             guessed = CONTENT_TYPES.get(suffix) or (mimetypes.guess_type(path.name)[0] if suffix in (".css", ".js") else None)
             headers.append(("Content-Type", guessed or "text/html; charset=utf-8"))
-        return status, headers, body
+        return Recorded(status, headers, body, protocol, phrase)
 
 
 class WarcRecording(Recording):
@@ -125,7 +149,7 @@ class WarcRecording(Recording):
             with zipfile.ZipFile(source) as wacz, wacz.open(member) as stream:
                 yield stream
 
-    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    def find(self, url: str) -> Recorded | None:
         location = self.index.get(url)
         if location is None:
             return None
@@ -164,7 +188,7 @@ class ArchiveRecording(Recording):
                 self.index[url] = responses[digest]
         logger.info("Replaying %d URLs from %s", len(self.index), storage.describe())
 
-    def lookup(self, url: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    def find(self, url: str) -> Recorded | None:
         location = self.index.get(url)
         if location is None:
             return None
@@ -172,12 +196,15 @@ class ArchiveRecording(Recording):
         return recorded_response(next(iter(ArchiveIterator(io.BytesIO(member)))))
 
 
-def recorded_response(record: ArcWarcRecord) -> tuple[int, list[tuple[str, str]], bytes]:
-    status = int(record.http_headers.get_statuscode())
-    # content_stream() undoes chunking and Content-Encoding, so the framing headers go.
+def recorded_response(record: ArcWarcRecord) -> Recorded:
+    http = record.http_headers
+    status = int(http.get_statuscode())
+    # content_stream() undoes chunking and Content-Encoding, so those headers go; Content-Length
+    # stays in its place (the handler sets it to the body's length).
     body = record.content_stream().read()
-    headers = [(k, v) for k, v in record.http_headers.headers if k.encode().title() not in FRAMING_HEADERS]
-    return status, headers, body
+    headers = [(k, v) for k, v in http.headers if k.encode().title() not in FRAMING_HEADERS[:2]]
+    phrase = http.statusline.split(" ", 1)[1] if " " in http.statusline else ""
+    return Recorded(status, headers, body, http.protocol or "HTTP/1.1", phrase, record.rec_headers.get_header("WARC-Truncated"))
 
 
 def open_recording(location: str, settings: BaseSettings | None = None) -> Recording:
@@ -218,17 +245,23 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         self.stats = crawler.stats
 
     async def download_request(self, request: Request) -> Response:
-        found = self.recording.lookup(request.url)
+        found = self.recording.find(request.url)
         if found is None:
             logger.warning("Not in the recording (REPLAY=%s), answering 404: %s", self.location, request.url)
             self.stats.inc_value("replay/miss")
             return Response(request.url, status=404, request=request, flags=[MISS_FLAG])
-        status, header_list, body = found
+        status, body = found.status, found.body
+        header_list = [(name, value) for name, value in found.headers if name.encode().title() not in FRAMING_HEADERS[:1]]
         headers = Headers()
         for name, value in header_list:
-            if name.encode().title() not in FRAMING_HEADERS[:1]:
-                headers.appendlist(name, value)
+            headers.appendlist(name, value)
         headers[b"Content-Length"] = str(len(body))
         self.stats.inc_value("replay/hit")
+        flags = None if found.truncated is None else [TRUNCATED_FLAG if found.truncated == "length" else "dataloss"]
         respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
-        return respcls(url=request.url, status=status, headers=headers, body=body, request=request, protocol="HTTP/1.1")
+        response = respcls(url=request.url, status=status, headers=headers, body=body, request=request,
+                           protocol=found.protocol, flags=flags)
+        if found.phrase is not None:
+            # The recorded status line and header order, for the WARC of this crawl.
+            remember_head(response, ReceivedHead(found.protocol, str(status), found.phrase, tuple(header_list)))
+        return response

@@ -30,6 +30,12 @@ DOWNLOAD_DELAY = 0.25
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_TIMEOUT = 30
+# A news page is well under 1 MiB of HTML, a news sitemap (1,000 URLs at most) or feed far less:
+# 16 MiB leaves room for images and heavy pages, and bounds the memory of 16 parallel downloads
+# (Scrapy's 1 GiB would not). A longer body is cut there and archived with WARC-Truncated; a
+# compressed body is also dropped when it decodes past it (crawler.sizelimits). 4 MiB warns.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 2
 
 # No remote consoles on a crawl server unless an operator turns them on.

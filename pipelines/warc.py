@@ -8,8 +8,11 @@ robots.txt, redirects, errors and retries are all seen. Each exchange becomes a
 indexed. Every article record extracted from a response follows as a ``metadata`` record
 (``application/warc-fields``) that refers to it.
 
-Stored form: the body as received, de-chunked; ``Transfer-Encoding`` is dropped and
-``Content-Length`` is set to the stored length, so replay tools serve it exactly.
+Stored form: the status line and header lines as received (``crawler.received``: reason
+phrase, order, name case, repeats), and the body as received, de-chunked; ``Transfer-Encoding``
+is dropped and ``Content-Length`` is set to the stored length, so replay tools serve it exactly.
+A body cut at DOWNLOAD_MAXSIZE is marked ``WARC-Truncated: length``. The values of the request
+headers named by WARC_REDACT_HEADERS (credentials) are written as ``[redacted]``.
 
 A failed write closes the crawl (``archiving.crawls.write_failed``): no later response is
 written, so no article record can name a capture that is not in a WARC.
@@ -41,6 +44,7 @@ from archiving.payloads import Capture, PayloadIndex, shared_index
 from archiving.storage import ArchiveError, ArchiveStorage, ArchiveWriteError, reason
 from archiving.warcfile import Original, WarcFile, payload_digest
 from crawler.incremental import NOT_MODIFIED_ORIGINAL, PAYLOAD_CAPTURE
+from crawler.received import TRUNCATED_FLAG, received_head
 from crawler.replay import MISS_FLAG
 from crawler.urls import url_key
 
@@ -56,31 +60,74 @@ logger = logging.getLogger(__name__)
 DROPPED_RESPONSE_HEADERS = {"transfer-encoding", "content-length"}
 # A payload already archived is written as a revisit: against the whole archive, this crawl, or never.
 REVISIT_SCOPES = ("archive", "crawl", "off")
+REDACTED = "[redacted]"
+# Response flags whose body is not whole -> the WARC-Truncated reason (WARC 1.1).
+TRUNCATION_REASONS = {TRUNCATED_FLAG: "length", "dataloss": "disconnect"}
 
 
-def request_headers(request: Request) -> StatusAndHeaders:
+class ExactStatusAndHeaders(StatusAndHeaders):
+    """Status line and headers written byte for byte: each character is the byte received (latin-1).
+
+    warcio would percent-encode a value that is not ASCII (RFC 8187); a server's own bytes
+    (obs-text) are kept instead.
+    """
+
+    def to_ascii_bytes(self, filter_func: Any = None) -> bytes:
+        try:
+            return self.to_str(filter_func).encode("latin-1") + b"\r\n"
+        except UnicodeEncodeError:  # not from the wire (a character over U+00FF): warcio's encoding
+            return super().to_ascii_bytes(filter_func)
+
+
+def redacted_names(value: str | list[str] | tuple[str, ...] | None) -> frozenset[str]:
+    """WARC_REDACT_HEADERS (comma-separated or a list) as lower-case header names."""
+    names = value.split(",") if isinstance(value, str) else list(value or ())
+    return frozenset(name.strip().lower() for name in names if name.strip())
+
+
+def request_headers(request: Request, redact: frozenset[str] = frozenset()) -> StatusAndHeaders:
+    """The request line and headers Scrapy sent; the values of ``redact`` (lower-case names) hidden."""
     parts = urlsplit(request.url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = [("Host", parts.netloc)]
     for name, values in request.headers.items():
-        headers.extend((name.decode("latin-1"), v.decode("latin-1")) for v in values)
-    return StatusAndHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
+        text_name = name.decode("latin-1")
+        hidden = text_name.lower() in redact
+        headers.extend((text_name, REDACTED if hidden else v.decode("latin-1")) for v in values)
+    return ExactStatusAndHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
 
 
 def response_headers(response: Response) -> StatusAndHeaders:
-    # Scrapy's HTTP handlers drop the server's reason phrase: the standard one stands in.
-    try:
-        phrase = HTTPStatus(response.status).phrase
-    except ValueError:
-        phrase = ""
-    headers = []
-    for name, values in response.headers.items():
-        text_name = name.decode("latin-1")
-        if text_name.lower() not in DROPPED_RESPONSE_HEADERS:
-            headers.extend((text_name, v.decode("latin-1")) for v in values)
-    headers.append(("Content-Length", str(len(response.body))))
-    protocol = response.protocol or "HTTP/1.1"
-    return StatusAndHeaders(f"{response.status} {phrase}".strip(), headers, protocol=protocol)
+    """The status line and headers as received, with framing that describes the stored body:
+    no ``Transfer-Encoding`` (the body is stored de-chunked) and ``Content-Length`` its length
+    (in the place the server put it, else last)."""
+    head = received_head(response)
+    if head is not None:
+        protocol, statusline, received = head.protocol, head.statusline, head.headers
+    else:
+        # A handler that keeps no head (Scrapy's own): Scrapy's headers, the standard phrase.
+        try:
+            phrase = HTTPStatus(response.status).phrase
+        except ValueError:
+            phrase = ""
+        protocol, statusline = response.protocol or "HTTP/1.1", f"{response.status} {phrase}".strip()
+        received = [(name.decode("latin-1"), v.decode("latin-1")) for name, values in response.headers.items() for v in values]
+    length = str(len(response.body))
+    headers: list[tuple[str, str]] = []
+    for name, value in received:
+        lower = name.strip().lower()
+        if lower == "content-length" and not any(n.strip().lower() == lower for n, _ in headers):
+            headers.append((name, length))
+        elif lower not in DROPPED_RESPONSE_HEADERS:
+            headers.append((name, value))
+    if not any(name.strip().lower() == "content-length" for name, _ in headers):
+        headers.append(("Content-Length", length))
+    return ExactStatusAndHeaders(statusline, headers, protocol=protocol)
+
+
+def truncation(response: Response) -> str | None:
+    """The WARC-Truncated reason of a response whose body is not whole, else None."""
+    return next((reason for flag, reason in TRUNCATION_REASONS.items() if flag in response.flags), None)
 
 
 def warc_now() -> tuple[datetime, str]:
@@ -96,6 +143,7 @@ class WarcCapture:
         self.storage = storage
         self.stats = crawler.stats
         self.max_size = crawler.settings.getint("WARC_MAX_SIZE")
+        self.redact = redacted_names(crawler.settings.get("WARC_REDACT_HEADERS"))
         self.current: WarcFile | None = None
         self._closing: list[Deferred] = []
         self.failed = False
@@ -140,8 +188,9 @@ class WarcCapture:
             return
         fetched, warc_date = warc_now()
         digest = payload_digest(response.body)
-        # Only whole 200 bodies are deduplicated: empty redirects and error pages stay responses.
-        dedupable = response.status == 200 and bool(response.body) and self.revisits != "off"
+        truncated = truncation(response)
+        # Only whole 200 bodies are deduplicated: empty redirects, error pages and cut bodies stay responses.
+        dedupable = response.status == 200 and bool(response.body) and self.revisits != "off" and truncated is None
         confirmed = request.meta.get(NOT_MODIFIED_ORIGINAL) if response.status == 304 else None
         if confirmed and url_key(confirmed["uri"]) != url_key(response.url):
             confirmed = None  # a 304 for another URL than the capture it would confirm: kept as a response
@@ -152,8 +201,9 @@ class WarcCapture:
         try:
             warc = self._warc(spider)
             record_id = warc.write_exchange(
-                response.url, request_headers(request), request.body, response_headers(response), response.body,
-                warc_date, None if response.ip_address is None else str(response.ip_address), refers_to,
+                response.url, request_headers(request, self.redact), request.body, response_headers(response),
+                response.body, warc_date, None if response.ip_address is None else str(response.ip_address), refers_to,
+                truncated,
             )
         except (ArchiveError, OSError) as exc:
             self._fail(exc, f"cannot write {response.url} to {self._where()}")
@@ -164,7 +214,7 @@ class WarcCapture:
         request.meta["warc_record_id"] = record_id
         request.meta["warc_filename"] = warc.name
         request.meta["warc_date"] = fetched.isoformat(timespec="seconds")
-        if response.status == 200:
+        if response.status == 200 and truncated is None:
             # The record that holds this payload: what a later 304 for this URL confirms.
             holder = original or Capture(response.url, warc_date, record_id)
             request.meta[PAYLOAD_CAPTURE] = {"uri": holder.uri, "date": holder.date, "record_id": holder.record_id,
@@ -173,6 +223,8 @@ class WarcCapture:
         self.stats.inc_value("warc/exchanges")
         if refers_to is not None:
             self.stats.inc_value("warc/not_modified_revisits" if confirmed else "warc/revisits")
+        if truncated is not None:
+            self.stats.inc_value("warc/truncated")
         self._rotate_if_full()
 
     def item_scraped(self, item: Any, spider: Spider) -> None:

@@ -42,8 +42,9 @@ def test_replay_swaps_the_http_handlers_and_drops_politeness_delays():
     assert not settings.getbool("AUTOTHROTTLE_ENABLED") and settings.getfloat("DOWNLOAD_DELAY") == 0
 
 
-def test_without_replay_the_network_handlers_stay():
-    assert "http" not in settings_after_addon().getdict("DOWNLOAD_HANDLERS")
+def test_without_replay_the_network_handler_keeps_what_it_received():
+    handlers = settings_after_addon().getdict("DOWNLOAD_HANDLERS")
+    assert handlers["http"] == handlers["https"] == "crawler.download.FaithfulHttpDownloadHandler"
 
 
 def test_every_product_setting_can_come_from_the_environment():
