@@ -26,7 +26,8 @@ DEFAULTS = {
     "ARCHIVE_STORAGES": {},  # URI scheme -> storage class, over ARCHIVE_STORAGES_BASE
     "REPLAY": None,
     "EXTRACTION_ENABLED": True,
-    "EXTRACTION_WORKERS": 0,  # 0 = one worker process per core
+    "EXTRACTION_WORKERS": 0,  # 0 = one worker process per core, at most 4
+    "EXTRACTION_MAX_ELEMENTS": 30_000,  # pages with more HTML elements are archived, not extracted
     "RELATED_DEPTH": 1,
     "LISTING_MAX_PAGES": 5,
     "WARC_ENABLED": True,
@@ -44,6 +45,15 @@ DEFAULTS = {
     "RECRAWL": False,  # fetch every page in full, whatever the state
     "MAX_ERROR_RATE": 0.5,  # exit status 6 above this share of failed requests
     "RUN_SUMMARY_ENABLED": True,
+    "RETRY_AFTER_MAX": 120,  # seconds: a longer Retry-After gives the page up for this crawl
+    "ROBOTSTXT_MAX_SIZE": 512 * 1024,  # bytes of robots.txt parsed (RFC 9309: at least 500 KiB)
+}
+
+# Scrapy's downloader middlewares replaced by the product's subclasses, at the same place in the chain.
+REPLACED_DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": ("crawler.robots.RFC9309RobotsTxtMiddleware", 100),
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": ("crawler.retry.RetryMiddleware", 550),
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": ("crawler.redirects.RedirectMiddleware", 600),
 }
 
 COMPRESSION = "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"
@@ -75,6 +85,13 @@ class Addon:
             settings.setdefault_in_component_priority_dict(
                 "DOWNLOADER_MIDDLEWARES", "crawler.sizelimits.CountingHttpCompressionMiddleware", 590
             )
+        for scrapy_path, (path, priority) in REPLACED_DOWNLOADER_MIDDLEWARES.items():
+            settings["DOWNLOADER_MIDDLEWARES"].setdefault(scrapy_path, None)
+            settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", path, priority)
+        # After decompression (590 in process_response): decodes the body Scrapy will read.
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", "crawler.charsets.CharsetConflictMiddleware", 570)
+        # Outermost: it sees a failed download last, after retries, and logs it once.
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", "crawler.failures.DownloadFailureMiddleware", 10)
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", "crawler.addressguard.AddressGuardMiddleware", 50
         )

@@ -112,9 +112,9 @@ def resolve_site_citation(
 _CREDIT_TAGS = ("p", "div", "span", "em", "strong", "i", "b", "li", "td", "figcaption", "footer")
 
 
-def citations_in_page(html: str | bytes, url: str, is_article: callable) -> list[str]:
-    """Absolute URLs of the sources a page credits, in page order."""
-    tree = lxml_html.fromstring(html, base_url=url)
+def citations_in_page(page: str | bytes | lxml_html.HtmlElement, url: str, is_article: callable) -> list[str]:
+    """Absolute URLs of the sources a page credits, in page order (from its HTML or parsed tree)."""
+    tree = lxml_html.fromstring(page, base_url=url) if isinstance(page, (str, bytes)) else page
     cites: list[str] = []
     for element in tree.iter(*_CREDIT_TAGS):
         text = element.text_content()

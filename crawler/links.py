@@ -39,7 +39,7 @@ def page_links(response: TextResponse, rules: SiteRules, is_article: callable) -
                 url = response.urljoin(href.strip())
                 if url != response.url and is_article(url):
                     links.append(Link(url, rel))
-    links.extend(Link(url, "cited_source") for url in citations_in_page(response.text, response.url, is_article))
+    links.extend(Link(url, "cited_source") for url in citations_in_page(response.selector.root, response.url, is_article))
     for rel, xpath in (("canonical", '//link[@rel="canonical"]/@href'), ("amphtml", '//link[@rel="amphtml"]/@href')):
         links.extend(Link(response.urljoin(href.strip()), rel) for href in response.xpath(xpath).getall()[:1])
     for alternate in response.xpath('//link[@rel="alternate"][@hreflang]'):

@@ -37,6 +37,12 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 2
+# A failed download is logged once, by crawler.failures, not by every layer it crossed.
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
+
+# Bounds against traps (docs/reference.md, Limits): redirect chains, and URLs no article needs.
+REDIRECT_MAX_TIMES = 10
+URLLENGTH_LIMIT = 2000
 
 # No remote consoles on a crawl server unless an operator turns them on.
 TELNETCONSOLE_ENABLED = False

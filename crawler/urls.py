@@ -8,6 +8,7 @@ share the article id (VietnamPlus ``/<slug>/1079147.vnp`` and ``/<slug>-post1079
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -19,23 +20,36 @@ TRACKING_PARAMETERS = re.compile(
     r"zarsrc|gidzl|ref|ref_src|cmpid|ocid|src|source|rss|feed)$",
     re.IGNORECASE,
 )
+# Session ids name the visitor, never the page: a site that puts them in links would otherwise
+# be an endless crawl of one page under new names (``?sid=`` is left: some sites' article id).
+SESSION_PARAMETERS = re.compile(r"^(jsessionid|phpsessid|aspsessionid\w*|sessionid|session_id|cfid|cftoken)$", re.IGNORECASE)
+SESSION_PATH_PARAMETER = re.compile(r";jsessionid=[^/?#]*", re.IGNORECASE)
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def strip_tracking(url: str) -> str:
-    """The URL without tracking parameters and fragment (scheme, host and path kept)."""
+    """The URL without tracking parameters, session ids and fragment (scheme, host and path kept)."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMETERS.match(k)]
-    return parts._replace(query=urlencode(query), fragment="").geturl()
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING_PARAMETERS.match(k) and not SESSION_PARAMETERS.match(k)
+    ]
+    path = SESSION_PATH_PARAMETER.sub("", parts.path)
+    return parts._replace(path=path, query=urlencode(query), fragment="").geturl()
 
 
 def url_key(url: str) -> str:
     """Equal for URLs that name the same resource: no scheme, no ``www.``, no trailing slash,
-    sorted query without tracking parameters; ``<site host>:<id>`` for a site's article ids."""
+    sorted query without tracking parameters or session ids; ``<site host>:<id>`` for a site's
+    article ids. A port other than the scheme's own is kept: it is another server."""
     from crawler.sites import rules_for_url
 
     rules = rules_for_url(url)
     parts = urlsplit(canonicalize_url(strip_tracking(url)))
     host = (parts.hostname or "").removeprefix("www.")
+    with contextlib.suppress(ValueError):  # a port out of range: no server, keep the key as it is
+        if parts.port is not None and parts.port != DEFAULT_PORTS.get(parts.scheme):
+            host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or "/"
     if rules.article_id and (match := re.search(rules.article_id, path)):  # /<slug>-post1.vnp/ too
         return f"{host}:{match.group(1)}"

@@ -251,13 +251,13 @@ class NewsSpider(SitemapSpider):
             if response.meta.get(KIND) in ("start", "listing"):
                 yield from self._due_articles(response)
             return
-        if not isinstance(response, TextResponse) or not _looks_like_html(response):
+        if (unfit := _unfit_page(response)) is not None:
             content_type = response.headers.get("Content-Type", b"").decode("latin-1") or "no Content-Type"
             logger.warning(
-                "Skipped %s: not an HTML page (%s, %d bytes); archived in the WARC only",
-                response.url, content_type, len(response.body),
+                "Skipped %s: %s (%s, %d bytes); archived in the WARC only",
+                response.url, UNFIT_PAGES[unfit], content_type, len(response.body),
             )
-            self.crawler.stats.inc_value("news/skipped/not_html")
+            self.crawler.stats.inc_value(f"news/skipped/{unfit}")
             return
         rules = rules_for_url(response.url)
         depth = response.meta.get(DEPTH, 0)
@@ -351,6 +351,29 @@ def _typed_as_article(response: TextResponse) -> bool:
     """A page that says what it is (og:type video, website...) is believed; no og:type is no veto."""
     og_type = response.xpath('//meta[@property="og:type"]/@content').get()
     return og_type is None or og_type.strip().lower() in ("article", "news", "newsarticle")
+
+
+UNFIT_PAGES = {"not_html": "not an HTML page", "binary": "binary content, whatever its type says", "empty": "empty page"}
+# Signatures of formats servers send under a wrong type (PDF, images, archives, media, fonts).
+BINARY_SIGNATURES = (b"%PDF-", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS",
+                     b"ID3", b"wOFF", b"wOF2", b"\x00\x00\x01\x00", b"7z\xbc\xaf", b"Rar!")
+_CONTROL_BYTES = bytes(range(9)) + bytes(range(14, 32))
+
+
+def _unfit_page(response: Response) -> str | None:
+    """Why a response is no page to extract (a key of UNFIT_PAGES), or None if it is one."""
+    if not isinstance(response, TextResponse) or not _looks_like_html(response):
+        return "not_html"
+    head = response.body[:1024]
+    if not head.strip():
+        return "empty"
+    if head.startswith(BINARY_SIGNATURES):
+        return "binary"
+    # Text has next to no control bytes; UTF-16 and UTF-32 text has NULs, and says so (BOM or charset).
+    if not response.encoding.lower().startswith(("utf-16", "utf-32")):
+        if len(head.translate(None, delete=_CONTROL_BYTES)) < 0.9 * len(head):
+            return "binary"
+    return None
 
 
 def _looks_like_html(response: TextResponse) -> bool:
