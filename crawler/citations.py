@@ -12,9 +12,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
+
+from crawler.urls import absolute_url
 
 # "Source" in the languages of the seed sites and their neighbours.
 SOURCE_LABELS = (
@@ -123,13 +125,11 @@ def citations_in_page(page: str | bytes | lxml_html.HtmlElement, url: str, is_ar
         citation = parse_credit_line(text)
         if citation is None:
             continue
-        links = [urljoin(url, a.get("href", "")) for a in element.iter("a") if a.get("href")]
+        links = [link for a in element.iter("a") if (link := absolute_url(url, a.get("href") or ""))]
         if citation.url:
             cites.append(next((link for link in links if link.rstrip("/") == citation.url.rstrip("/")), citation.url))
         else:
-            page_links = links + [
-                urljoin(url, a.get("href")) for a in tree.iter("a") if a.get("href")
-            ]
+            page_links = links + [link for a in tree.iter("a") if (link := absolute_url(url, a.get("href") or ""))]
             cites.append(resolve_site_citation(citation.site, page_links, url, is_article))
     return list(dict.fromkeys(cites))
 

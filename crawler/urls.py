@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from w3lib.url import canonicalize_url
 
@@ -54,3 +54,19 @@ def url_key(url: str) -> str:
     if rules.article_id and (match := re.search(rules.article_id, path)):  # /<slug>-post1.vnp/ too
         return f"{host}:{match.group(1)}"
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def absolute_url(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``, or None when that is no http(s) URL to request.
+
+    Pages link to anything (``javascript:``, ``mailto:``, ``http://[oops/``, ports over
+    65535): a link that cannot be requested is no link to follow, not an error.
+    """
+    try:
+        url = urljoin(base, href.strip())
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number in 0-65535
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
+

@@ -283,6 +283,11 @@ def _cases(forbidden: str) -> list[Case]:
         Case("/html/ten-thousand-levels-deep-page.html", _bytes(_deep_page(10_000)), "10k-level-deep page"),
         Case("/html/unclosed-and-misnested-tags-page.html",
              _bytes(article("Broken markup").replace("</p>", "<b><i></p></b>").encode()[:-40]), "malformed HTML"),
+        Case("/html/unrequestable-links-and-canonical-page.html",
+             _page("Links that name no server", extra='<link rel="canonical" href="http://[oops/">'
+                   '<a href="http://[::1/x">a</a><a href="http://127.0.0.1:99999/b">b</a>'
+                   '<a href="javascript:void(0)">c</a><a href="mailto:desk@example.org">d</a>'),
+             "links and canonical that are no URLs"),
         Case("/html/nul-bytes-in-markup-page.html", _bytes(article("NUL bytes inside").encode().replace(b"<p>", b"<p>\0", 3)),
              "NUL bytes in HTML"),
         # Charsets.

@@ -108,6 +108,7 @@ def test_every_request_names_the_site_it_was_sent_to(crawl):
     "good/provincial-budget-approved-today.html",
     "html/unclosed-and-misnested-tags-page.html",
     "html/nul-bytes-in-markup-page.html",
+    "html/unrequestable-links-and-canonical-page.html",
     "http/reason-phrase-page.html",
     "http/too-many-requests-page.html",
 ])

@@ -1,6 +1,6 @@
 import pytest
 
-from crawler.urls import strip_tracking, url_key
+from crawler.urls import absolute_url, strip_tracking, url_key
 
 VNP = "https://www.vietnamplus.vn/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
 
@@ -34,3 +34,15 @@ def test_editions_with_their_own_id_series_stay_apart():
 
 def test_strip_tracking_keeps_scheme_host_and_path():
     assert strip_tracking("https://a.vn/x?id=3&utm_campaign=z#top") == "https://a.vn/x?id=3"
+
+
+@pytest.mark.parametrize("href", [
+    "http://[oops/", "https://[::1/x", "http://127.0.0.1:99999/b", "javascript:void(0)", "mailto:desk@example.org", "http:///x",
+])
+def test_a_link_that_names_no_server_has_no_absolute_url(href):
+    assert absolute_url("https://www.vietnamplus.vn/a/b.vnp", href) is None
+
+
+def test_a_relative_link_is_made_absolute():
+    assert absolute_url("https://www.vietnamplus.vn/a/b.vnp", " ../c-d-e.vnp ") == "https://www.vietnamplus.vn/c-d-e.vnp"
+

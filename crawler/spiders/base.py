@@ -16,13 +16,14 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.etree
 from scrapy import Request
 from scrapy.http import Response, TextResponse, XmlResponse
 from scrapy.selector import Selector
 from scrapy.spiders import SitemapSpider
+from scrapy.utils.response import get_base_url
 
 from crawler.citations import same_site, seed_citations
 from crawler.incremental import LISTED_AT, parse_listed_date, settle
@@ -31,6 +32,7 @@ from crawler.links import RELATED_RELATIONS, Link, page_links
 from crawler.params import NewsSpiderParams
 from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_url
 from crawler.state import crawl_state, site_prefixes
+from crawler.urls import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -216,10 +218,10 @@ class NewsSpider(SitemapSpider):
             self.crawler.stats.inc_value("news/invalid_feed")
         for item in items:
             link = item.xpath("link/text()").get() or item.xpath("link[not(@rel) or @rel='alternate']/@href").get()
-            if not link:
+            url = absolute_url(response.url, link) if link else None
+            if not url:
                 continue
             published = item.xpath("pubDate/text() | published/text() | updated/text()").get()
-            url = response.urljoin(link.strip())
             if self._published_before_since(published, rfc822=True) and not self._wanted_by_seed(url):
                 self.crawler.stats.inc_value("news/skipped/before_since")
                 continue
@@ -284,19 +286,21 @@ class NewsSpider(SitemapSpider):
         """A section, tag or latest-news page: its articles, its next page, its "load more"."""
         rules = rules_for_url(response.url)
         for href in response.css("a::attr(href)").getall():
-            url = response.urljoin(href.strip())
-            if is_article_url(url):
+            url = absolute_url(get_base_url(response), href)
+            if url and is_article_url(url):
                 self.crawler.stats.inc_value("news/discovered/listing")
                 yield self._listed(url)
         if (page := response.meta.get(LISTING_PAGE, 1)) >= self.settings.getint("LISTING_MAX_PAGES", 5):
             return
         meta = {KIND: "listing", LISTING_PAGE: page + 1, LISTING_BASE: response.url}
         for selector in rules.listing.next:
-            for href in response.css(selector).getall()[:1]:
-                yield Request(response.urljoin(href.strip()), self.parse_page, meta=meta)
+            for url in [absolute_url(get_base_url(response), href) for href in response.css(selector).getall()[:1]]:
+                if url:
+                    yield Request(url, self.parse_page, meta=meta)
         for selector in rules.listing.load_more:
-            for href in response.css(selector).getall()[:1]:
-                yield Request(response.urljoin(href.strip()), self.parse_load_more, meta=meta)
+            for url in [absolute_url(get_base_url(response), href) for href in response.css(selector).getall()[:1]]:
+                if url:
+                    yield Request(url, self.parse_load_more, meta=meta)
 
     def parse_load_more(self, response: Response) -> Iterable[Request]:
         """A CMS "load more" page: ``{"data": {"contents": [{"url": ...}], "load_more": true}}``."""
@@ -313,8 +317,8 @@ class NewsSpider(SitemapSpider):
         urls = [item.get("url", "") for item in data.get("contents") or []]
         if isinstance(data.get("articles"), str):  # the variant that returns an HTML fragment
             urls += Selector(text=data["articles"]).css("a::attr(href)").getall()
-        for url in (urljoin(base, u.strip()) for u in urls if u):
-            if is_article_url(url):
+        for url in (absolute_url(base, u) for u in urls if u):
+            if url and is_article_url(url):
                 self.crawler.stats.inc_value("news/discovered/load_more")
                 yield self._listed(url)
         page = response.meta.get(LISTING_PAGE, 2)
@@ -338,7 +342,7 @@ class NewsSpider(SitemapSpider):
             fetched_at=response.meta.get("warc_date") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
             warc_filename=response.meta.get("warc_filename"),
             warc_record_id=response.meta.get("warc_record_id"),
-            canonical_url=response.urljoin(canonical.strip()) if canonical else None,
+            canonical_url=absolute_url(get_base_url(response), canonical) if canonical else None,
             cites=[link.url for link in links if link.rel == "cited_source"],
             related=list(dict.fromkeys(link.url for link in links if link.rel in RELATED_RELATIONS)),
             links=[link.as_dict() for link in links],
