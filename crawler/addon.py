@@ -104,6 +104,8 @@ class Addon:
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)
         settings.set("ARCHIVE_STORAGES_BASE", STORAGES_BASE, priority=PRIORITY)
+        # A JOBDIR that a killed crawl resumes without losing a request (crawler.jobdir).
+        settings.set("SCHEDULER", "crawler.jobdir.DurableScheduler", priority=PRIORITY)
         # The items feed goes through the crawl's archive storage, whatever its backend.
         settings["FEED_STORAGES"].setdefault(FEED_SCHEME, "archiving.crawls.ArchiveFeedStorage")
         feed_uri = f"{FEED_SCHEME}:{items_path('%(name)s', '%(crawl_id)s')}"

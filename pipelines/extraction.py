@@ -20,6 +20,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from functools import cache, partial
 from html import unescape
@@ -433,8 +434,8 @@ def one_thread_per_worker() -> None:
         os.environ.setdefault(name, "1")
 
 
-def die_with_parent() -> None:
-    """Ask Linux to end this worker when the crawl that started it dies, however it dies.
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to end this worker when the crawl that started it (``parent``) dies, however it dies.
 
     A crawl killed with SIGKILL cannot shut its pool down; without this its workers (and
     multiprocessing's resource tracker, which they keep alive) would run on as orphans.
@@ -442,13 +443,24 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() == 1:  # the crawl died before the call took effect
+        if os.getppid() != parent:  # the crawl died before the call took effect (adopted by init or a subreaper)
             os._exit(0)
 
 
-def start_worker() -> None:
+def ignore_interrupts() -> None:
+    """Ctrl-C is for the crawl, not its workers.
+
+    A terminal sends SIGINT to every process of its foreground group: the crawl then stops
+    gracefully and still needs its workers for the pages it is finishing; they end when it
+    shuts its pool down. (SIGTERM keeps its default: the pool itself ends broken workers with it.)
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_worker(parent: int) -> None:
+    ignore_interrupts()
     one_thread_per_worker()
-    die_with_parent()
+    die_with_parent(parent)
 
 
 _PR_SET_PDEATHSIG = 1
@@ -473,9 +485,27 @@ class ExtractionPipeline:
         return cls(crawler, workers)
 
     def open_spider(self) -> None:
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: workers start clean, without the reactor's threads and sockets.
-        self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker)
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_worker, initargs=(os.getpid(),))
+
+    async def _in_worker(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` in a worker. A worker that died (killed, out of memory, a crash in a
+        C library) breaks the whole pool: a new pool takes over, and the call is tried once more."""
+        loop = asyncio.get_running_loop()
+        pool = self._pool
+        try:
+            return await loop.run_in_executor(pool, function, *args)
+        except BrokenProcessPool:
+            if self._pool is pool and pool is not None:  # the first call to see it replaces it
+                logger.warning("An extraction worker died: starting a new pool of %d workers", self.workers)
+                self.stats.inc_value("extraction/pool_restarts")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            return await loop.run_in_executor(self._pool, function, *args)
 
     def close_spider(self) -> None:
         if self._pool is not None:
@@ -484,10 +514,8 @@ class ExtractionPipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
-        loop = asyncio.get_running_loop()
         try:
-            extracted = await loop.run_in_executor(
-                self._pool, extract_article, item.html, item.url, item.content_language)
+            extracted = await self._in_worker(extract_article, item.html, item.url, item.content_language)
         except Exception as exc:  # a page that breaks the parser must not stop the crawl
             self.stats.inc_value("extraction/failed")
             raise DropItem(f"Extraction failed for {item.url}: {type(exc).__name__}: {exc}") from exc

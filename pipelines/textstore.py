@@ -6,6 +6,8 @@ in an incremental crawl, gives no line in the crawl's items feed. The crawl stat
 article's text digest, version and next recheck (crawler.incremental).
 A record is stored only when its capture is in a WARC: a page whose capture could not be
 written (the crawl is closing after a failed write) gets no article record.
+In a job resumed after a crash (``JOBDIR``, crawler.jobdir), a page fetched again whose
+unchanged record an earlier run of the job listed in its feed is not listed again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from archiving.crawls import crawl_storage, write_failed
 from archiving.layout import article_json, article_text, text_base
 from archiving.storage import ArchiveError, ArchiveStorage
 from crawler.incremental import ARTICLE, RecheckPolicy, parse_listed_date
+from crawler.jobdir import emitted_earlier
 from crawler.state import PageState, crawl_state
 from crawler.urls import url_key
 
@@ -43,10 +46,14 @@ class TextStorePipeline:
         incremental = crawler.settings.getbool("INCREMENTAL_ENABLED", True)
         self.state = crawl_state(crawler) if incremental else None
         self.policy = RecheckPolicy.from_settings(crawler.settings) if incremental else None
+        self.listed_earlier: set[str] = set()  # canonical URL keys in the feeds of this job's earlier runs
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler, crawl_storage(crawler))
+
+    def open_spider(self) -> None:
+        self.listed_earlier = emitted_earlier(self.crawler, self.crawler.spider)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, dict) or "content_digest" not in item:
@@ -64,6 +71,10 @@ class TextStorePipeline:
             self._remember(item, outcome)
             if outcome == UNCHANGED:  # an incremental crawl's feed lists what is new or changed
                 raise DropItem(f"Unchanged since version {item['version']}: {item['url']}", log_level="DEBUG")
+        if outcome == UNCHANGED and url_key(item["canonical_url"]) in self.listed_earlier:
+            # A job resumed after a crash fetched again a page an earlier run had stored and listed.
+            self.stats.inc_value("textstore/listed_by_earlier_run")
+            raise DropItem(f"Listed by an earlier run of this job: {item['url']}", log_level="DEBUG")
         return item
 
     def _remember(self, record: dict[str, Any], outcome: str) -> None:
