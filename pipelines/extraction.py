@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import ctypes
+import functools
 import ctypes.util
 import hashlib
 import logging
@@ -305,8 +306,19 @@ EMPTY = {
 }
 
 
-def extract_article(html: str, url: str, content_language: str | None = None) -> dict[str, Any]:
-    """Clean text and metadata of one article page; ``text`` is empty when there is none."""
+class TooComplex(Exception):
+    """A page with more elements than extraction is given memory and time for."""
+
+    def __init__(self, elements: int) -> None:
+        super().__init__(elements)
+        self.elements = elements
+
+
+def extract_article(html: str, url: str, content_language: str | None = None, max_elements: int = 0) -> dict[str, Any]:
+    """Clean text and metadata of one article page; ``text`` is empty when there is none.
+
+    Raises TooComplex when the page has more than ``max_elements`` elements (0: no limit).
+    """
     from trafilatura.utils import load_html
 
     from pipelines.metadata import page_metadata
@@ -319,6 +331,9 @@ def extract_article(html: str, url: str, content_language: str | None = None) ->
     # A fragment ("<svg>...", "<p>...</p><p>...</p>") comes back as its first element inside the
     # <html> lxml adds: work on that <html>, which every step may prune and which has the <body>.
     tree = tree.getroottree().getroot()
+    if max_elements and (elements := sum(1 for _ in tree.iter())) > max_elements:
+        del tree  # not kept alive by the traceback: the worker gives its memory back at once
+        raise TooComplex(elements)
     # page_metadata only reads the tree (a test holds it to that), so no copy.
     metadata = page_metadata(tree, url)
     json_ld = JsonLd.of(tree)
@@ -461,18 +476,54 @@ def start_worker(parent: int) -> None:
     ignore_interrupts()
     one_thread_per_worker()
     die_with_parent(parent)
+    load_language_model()
+
+
+def load_language_model() -> None:
+    """Load the language model (75 MB) before the first page, then give back what loading it took.
+
+    Decompressing the model briefly needs 40 MB more: done here, that peak comes while the
+    crawl is still small, not on top of a large page later.
+    """
+    _language_identifier()
+    if (libc := _libc()) is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None  # runs ldconfig: once
+    return ctypes.CDLL(name) if name else None
+
+
+def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int) -> dict[str, Any]:
+    """``extract_article`` in a pool worker, which then gives the memory of the page back.
+
+    lxml allocates trees with malloc: freed, their pages stay with the worker (a 2 MB page
+    can hold 200 MB) until glibc is asked to return them, which costs about a millisecond.
+    """
+    try:
+        return extract_article(html, url, content_language, max_elements)
+    finally:
+        if (libc := _libc()) is not None:
+            libc.malloc_trim(0)
 
 
 _PR_SET_PDEATHSIG = 1
 
 
+# Beyond four, workers add memory (150-250 MB each) faster than a crawl's politeness lets them work.
+MAX_DEFAULT_WORKERS = 4
+
+
 class ExtractionPipeline:
     """ArticlePage -> article record, extracted in a pool of worker processes."""
 
-    def __init__(self, crawler: Crawler, workers: int) -> None:
+    def __init__(self, crawler: Crawler, workers: int, max_elements: int = 0) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.workers = workers
+        self.max_elements = max_elements
         self._pool: ProcessPoolExecutor | None = None
         self._drift_warned: set[str] = set()
         self._emitted: dict[str, str] = {}  # url_key of canonical URLs emitted -> the URL emitted
@@ -481,8 +532,8 @@ class ExtractionPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("EXTRACTION_ENABLED", True):
             raise NotConfigured
-        workers = crawler.settings.getint("EXTRACTION_WORKERS") or os.cpu_count() or 1
-        return cls(crawler, workers)
+        workers = crawler.settings.getint("EXTRACTION_WORKERS") or min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
+        return cls(crawler, workers, crawler.settings.getint("EXTRACTION_MAX_ELEMENTS"))
 
     def open_spider(self) -> None:
         self._pool = self._new_pool()
@@ -515,7 +566,13 @@ class ExtractionPipeline:
         if not isinstance(item, ArticlePage):
             return item
         try:
-            extracted = await self._in_worker(extract_article, item.html, item.url, item.content_language)
+            extracted = await self._in_worker(
+                extract_in_worker, item.html, item.url, item.content_language, self.max_elements)
+        except TooComplex as exc:
+            self.stats.inc_value("extraction/too_complex")
+            raise DropItem(
+                f"Too complex to extract: {item.url} has {exc.elements} elements, over "
+                f"EXTRACTION_MAX_ELEMENTS={self.max_elements}: archived in the WARC, no article record") from exc
         except Exception as exc:  # a page that breaks the parser must not stop the crawl
             self.stats.inc_value("extraction/failed")
             raise DropItem(f"Extraction failed for {item.url}: {type(exc).__name__}: {exc}") from exc

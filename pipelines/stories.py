@@ -17,11 +17,12 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from trafilatura.deduplication import Simhash
+from typing import TYPE_CHECKING, Any
 
 from crawler.urls import url_key
+
+if TYPE_CHECKING:
+    from trafilatura.deduplication import Simhash
 
 NEAR_COPY = 0.9  # Simhash similarity of two texts in the same language that copy each other
 EVIDENCE_DAYS = 3  # published this close, or never linked by evidence alone
@@ -77,6 +78,9 @@ def article(record: dict[str, Any]) -> Article:
     refers |= {url_key(link["url"]) for link in record.get("links") or [] if link.get("rel") in ("translation", "canonical")}
     key = url_key(record["canonical_url"])
     refers.discard(key)
+    # Imported here: trafilatura costs the crawl process 40 MB, and stories are built after the crawl.
+    from trafilatura.deduplication import Simhash  # noqa: PLC0415
+
     text = f"{record.get('title') or ''}\n{record.get('text') or ''}"
     return Article(key, record, _published(record), evidence_tokens(text), Simhash(record.get("text") or ""), refers)
 
