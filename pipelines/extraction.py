@@ -485,7 +485,10 @@ def load_language_model() -> None:
     Decompressing the model briefly needs 40 MB more: done here, that peak comes while the
     crawl is still small, not on top of a large page later.
     """
-    _language_identifier()
+    try:
+        _language_identifier()
+    except Exception:  # noqa: BLE001 - a failing initializer would break the pool: fail on the first page instead
+        return
     if (libc := _libc()) is not None:
         libc.malloc_trim(0)
 
