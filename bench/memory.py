@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import descendants
+
 BIN = Path(sys.executable).parent
 BUDGET_MB = 500
 
@@ -40,20 +44,6 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(child) for child in children.read().split())
-        except OSError:
-            continue
-    return found
-
-
 @dataclass
 class Sampler:
     root: int
@@ -66,35 +56,26 @@ class Sampler:
     def run(self, done: threading.Event) -> None:
         while not done.is_set():
             total = total_pss = 0
-            for pid in _descendants(self.root):
-                rss, pss = _memory_kb(pid)
+            for process in descendants(self.root):
+                rss, pss = _memory_kb(process.pid)
                 total += rss
                 total_pss += pss
-                name, peak = self.peak_by_process.get(pid, (_cmdline(pid), 0))
-                self.peak_by_process[pid] = (name, max(peak, rss))
+                name, peak = self.peak_by_process.get(process.pid, (_role(process.cmdline), 0))
+                self.peak_by_process[process.pid] = (name, max(peak, rss))
             self.peak_total_kb = max(self.peak_total_kb, total)
             self.peak_pss_kb = max(self.peak_pss_kb, total_pss)
             self.samples += 1
             done.wait(self.interval)
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            words = cmdline.read().split(b"\0")
-    except OSError:
-        return "?"
-    text = " ".join(w.decode(errors="replace") for w in words if w)
-    if "multiprocessing" in text and "resource_tracker" in text:
-        return "resource tracker"
-    if "multiprocessing" in text:
-        return "extraction worker"
-    return "scrapy crawl" if "scrapy" in text else text[:60]
+def _role(cmdline: str) -> str:
+    if "multiprocessing" in cmdline:
+        return "resource tracker" if "resource_tracker" in cmdline else "extraction worker"
+    return "scrapy crawl" if "scrapy" in cmdline else cmdline[:60]
 
 
 def measure(workers: int | None) -> tuple[Sampler, float, int, str]:
-    sys.path.insert(0, str(ROOT))
-    from tests.hostilesite import HostileSite  # noqa: PLC0415 - the site lives with the tests
+    from tests.hostilesite import HostileSite  # the site lives with the tests
 
     with tempfile.TemporaryDirectory() as tmp, HostileSite() as site:
         urls = [site.url(case.path) for case in site.cases]
@@ -121,11 +102,11 @@ def report(sampler: Sampler, seconds: float, returncode: int, workers: int | Non
     lines = [
         "# Memory: the `news` spider on the hostile site",
         "",
-        f"- extraction workers: {workers if workers is not None else 'default (EXTRACTION_WORKERS=0)'}, "
-        f"cores: {os.cpu_count()}",
+        (f"- extraction workers: {workers if workers is not None else 'default (EXTRACTION_WORKERS=0)'}, "
+         f"cores: {os.cpu_count()}"),
         f"- crawl: {seconds:.1f} s, exit status {returncode}, {sampler.samples} samples",
-        f"- **peak RSS of the process tree: {peak_mb:.0f} MB** (budget {BUDGET_MB} MB: "
-        f"{'within' if peak_mb <= BUDGET_MB else 'OVER'})",
+        (f"- **peak RSS of the process tree: {peak_mb:.0f} MB** (budget {BUDGET_MB} MB: "
+         f"{'within' if peak_mb <= BUDGET_MB else 'OVER'})"),
         f"- peak PSS of the process tree (shared libraries counted once): {sampler.peak_pss_kb / 1024:.0f} MB",
         "",
         "| process | peak RSS (MB) |",

@@ -5,7 +5,8 @@ never come); none of it is a bug of the crawler, so none of it deserves a traceb
 ``DownloadFailureMiddleware`` sits outermost in the downloader chain: it sees a failure after
 every other middleware (retries included) has had its say, names it (``failure_kind``), logs
 one WARNING line, counts ``errors/<kind>`` and hands the request back as ignored, so Scrapy
-logs nothing more. Kinds are listed in docs/reference.md (Stats).
+logs nothing more. Kinds are listed in docs/reference.md (Stats). An exception of no known
+kind (``other``) is no server's doing but may be a component's bug: its line keeps the traceback.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from scrapy.exceptions import (
     UnsupportedURLSchemeError,
 )
 from twisted.internet import error as net
-from twisted.web._newclient import ParseError, ResponseNeverReceived
+from twisted.web._newclient import ParseError, ResponseFailed, ResponseNeverReceived
 from twisted.web.http import _DataLoss, _MalformedChunkedDataError
 
 if TYPE_CHECKING:
@@ -37,9 +38,9 @@ logger = logging.getLogger(__name__)
 
 # Checked in order against the exception and every exception it wraps: the first match names it.
 KINDS: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
-    ("bad_response", (ParseError, _MalformedChunkedDataError, ValueError)),  # not HTTP as RFC 9112 writes it
+    ("bad_response", (ParseError, _MalformedChunkedDataError)),  # not HTTP as RFC 9112 writes it
     ("timeout", (DownloadTimeoutError, net.TimeoutError, net.TCPTimedOutError)),
-    ("too_large", (DownloadCancelledError,)),  # DOWNLOAD_MAXSIZE
+    ("too_large", (DownloadCancelledError,)),  # DOWNLOAD_MAXSIZE, with Scrapy's own download handler
     ("dns", (CannotResolveHostError, net.DNSLookupError)),
     ("connection_refused", (DownloadConnectionRefusedError, net.ConnectionRefusedError)),
     ("data_loss", (ResponseDataLossError, _DataLoss)),  # the body ended before its announced length
@@ -69,6 +70,10 @@ def failure_kind(exception: BaseException) -> str:
     for kind, types in KINDS:
         if any(isinstance(e, types) for e in chain):
             return kind
+    # Twisted's parser rejects some header values (``Content-Length: abc``) with a bare ValueError;
+    # one raised anywhere else is no server's doing.
+    if any(isinstance(e, ResponseFailed) and any(isinstance(f.value, ValueError) for f in e.reasons) for e in chain):
+        return "bad_response"
     return "other"
 
 
@@ -105,6 +110,8 @@ class DownloadFailureMiddleware:
         logger.warning(
             "Download failed (%s, %s): %s: %s", kind, "1 attempt" if attempts == 1 else f"{attempts} attempts",
             request.url, failure_detail(exception),
+            # An exception no server explains may be a bug of a component: that one keeps its traceback.
+            exc_info=exception if kind == "other" else None,
         )
         self.stats.inc_value(f"errors/{kind}")
         raise DownloadFailed(kind) from exception

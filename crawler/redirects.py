@@ -9,13 +9,14 @@ is ``errors/redirect_loop``, and a chain longer than ``REDIRECT_MAX_TIMES`` is
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware as ScrapyRedirectMiddleware
 from scrapy.exceptions import IgnoreRequest
+
+from crawler.urls import url_problem
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -26,34 +27,11 @@ logger = logging.getLogger(__name__)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
-def redirect_target_problem(base: str, location: str) -> str | None:
-    """Why ``location`` (relative to ``base``) is no URL to follow, or None if it is one."""
-    if not location.strip():
-        return "empty Location"
-    try:
-        parts = urlsplit(urljoin(base, location.strip()))
-        port = parts.port  # raises on a port that is no number in 0-65535
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme not in ("http", "https"):
-        return f"scheme {parts.scheme or 'missing'!r} is not http(s)"
-    if not parts.hostname:
-        return "no host"
-    if "[" in parts.netloc:
-        try:
-            ipaddress.IPv6Address(parts.hostname)
-        except ValueError:
-            return f"invalid IPv6 host {parts.hostname!r}"
-    if port == 0:
-        return "port 0"
-    return None
-
-
 class RedirectMiddleware(ScrapyRedirectMiddleware):
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Request | Response:
         if response.status in REDIRECT_STATUSES and "Location" in response.headers and self._follows(request, response):
             location = response.headers["Location"].decode("latin-1")
-            if problem := redirect_target_problem(request.url, location):
+            if problem := url_problem(request.url, location):
                 self._refuse(request, "bad_redirect", f"Location {location[:200]!r}: {problem}")
             target = urljoin(request.url, location.strip()).split("#", 1)[0]
             if target in (*request.meta.get("redirect_urls", ()), request.url):

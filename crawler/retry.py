@@ -52,6 +52,7 @@ class RetryMiddleware(ScrapyRetryMiddleware):
     def from_crawler(cls, crawler: Crawler) -> Self:
         middleware = super().from_crawler(crawler)
         middleware.retry_after_max = crawler.settings.getfloat("RETRY_AFTER_MAX", DEFAULT_RETRY_AFTER_MAX)
+        middleware.paused_until = {}  # download slot -> monotonic time before which it sends nothing
         return middleware
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Request | Response:
@@ -79,10 +80,18 @@ class RetryMiddleware(ScrapyRetryMiddleware):
         return super().process_exception(request, exception)
 
     def _pause_slot(self, request: Request, seconds: float) -> None:
-        """No request to this download slot (host) before ``seconds`` from now."""
+        """No request to this download slot (host) before ``seconds`` from now.
+
+        Scrapy has no public way to hold a slot: its downloader holds one while ``slot.latercall``
+        is pending (the seam of DOWNLOAD_DELAY), so the pause is that call, made later. A pause
+        only ever grows: a shorter Retry-After of another page does not cut a longer one short.
+        """
         downloader = self.crawler.engine.downloader
-        key = downloader.get_slot_key(request)
-        _, slot = downloader._get_slot(request)
+        key, slot = downloader._get_slot(request)
+        until = time.monotonic() + seconds
+        if until <= self.paused_until.get(key, 0):
+            return
+        self.paused_until[key] = until
         if slot.latercall is not None:
             slot.latercall.cancel()
         slot.latercall = call_later(seconds, downloader._latercall, slot)

@@ -9,6 +9,7 @@ share the article id (VietnamPlus ``/<slug>/1079147.vnp`` and ``/<slug>-post1079
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
@@ -56,17 +57,33 @@ def url_key(url: str) -> str:
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def absolute_url(base: str, href: str) -> str | None:
-    """``href`` made absolute against ``base``, or None when that is no http(s) URL to request.
+def url_problem(base: str, href: str) -> str | None:
+    """Why ``href``, made absolute against ``base``, is no http(s) URL to request; None if it is one.
 
-    Pages link to anything (``javascript:``, ``mailto:``, ``http://[oops/``, ports over
-    65535): a link that cannot be requested is no link to follow, not an error.
+    Pages and servers point anywhere (``javascript:``, ``mailto:``, ``http://[oops/``, ports
+    over 65535, nothing at all): such a link is not followed, such a redirect is refused.
     """
+    if not href.strip():
+        return "empty"
     try:
-        url = urljoin(base, href.strip())
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is no number in 0-65535
-    except ValueError:
-        return None
-    return url if parts.scheme in ("http", "https") and parts.hostname else None
+        parts = urlsplit(urljoin(base, href.strip()))
+        port = parts.port  # raises on a port that is no number in 0-65535
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return f"scheme {parts.scheme or 'missing'!r} is not http(s)"
+    if not parts.hostname:
+        return "no host"
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(parts.hostname)
+        except ValueError:
+            return f"invalid IPv6 host {parts.hostname!r}"
+    if port == 0:
+        return "port 0"
+    return None
 
+
+def absolute_url(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``, or None when that is no URL to request (``url_problem``)."""
+    return None if url_problem(base, href) else urljoin(base, href.strip())

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import ctypes
-import functools
 import ctypes.util
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -169,19 +169,33 @@ LANGUAGE_DETECTION_MIN_PROBABILITY = 0.95
 
 
 @cache
-def _language_identifier() -> Any:
+def _language_identifier() -> Any | None:
+    """py3langid's model (83 MB in memory), or None when it cannot be loaded: declarations stand."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    try:
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    except OSError as exc:  # it decompresses through a temporary file: a full disk stops it
+        logger.warning("Language detection off: its model could not be loaded (%s); declared languages stand", exc)
+        return None
+    give_back_memory()  # decompressing took 35 MB more, for a moment
+    return identifier
 
 
-def _language(tree: lxml.html.HtmlElement, content_language: str | None, text: str) -> str | None:
+def declared_language(tree: lxml.html.HtmlElement, content_language: str | None) -> str | None:
+    """The ISO 639-1 code a page declares (``<html lang>``, Content-Language, og:locale), if any."""
     declared = tree.get("lang") or content_language or "".join(tree.xpath('//meta[@property="og:locale"]/@content'))
     code = re.split(r"[-_,; ]", declared.strip().lower())[0] if declared else ""
-    code = code if re.fullmatch(r"[a-z]{2}", code) else None
+    return code if re.fullmatch(r"[a-z]{2}", code) else None
+
+
+def choose_language(code: str | None, text: str) -> str | None:
+    """The article's language: its declaration, unless detection on its text is sure it is wrong."""
     if not text or (code and (code != DEFAULT_TEMPLATE_LANGUAGE or len(text) < LANGUAGE_DETECTION_MIN_CHARS)):
         return code
     identifier = _language_identifier()
+    if identifier is None:
+        return code
     detected, probability = identifier.classify(text[:LANGUAGE_DETECTION_CHARS])
     if not re.fullmatch(r"[a-z]{2}", detected):  # records carry ISO 639-1 codes ("yue", "zxx" have none)
         return code
@@ -301,7 +315,8 @@ def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
 
 
 EMPTY = {
-    "title": None, "author": None, "published": None, "language": None, "section": None, "tags": [],
+    "title": None, "author": None, "published": None, "language": None, "declared_language": None,
+    "section": None, "tags": [],
     "lead": None, "text": "", "rules_drift": False,
 }
 
@@ -314,10 +329,14 @@ class TooComplex(Exception):
         self.elements = elements
 
 
-def extract_article(html: str, url: str, content_language: str | None = None, max_elements: int = 0) -> dict[str, Any]:
+def extract_article(html: str, url: str, content_language: str | None = None, max_elements: int = 0,
+                    detect_language: bool = True) -> dict[str, Any]:
     """Clean text and metadata of one article page; ``text`` is empty when there is none.
 
     Raises TooComplex when the page has more than ``max_elements`` elements (0: no limit).
+    ``detect_language=False`` leaves ``language`` to the caller (``choose_language`` on
+    ``declared_language`` and ``text``): the crawl detects in its own process, so its extraction
+    workers need not each hold the language model.
     """
     from trafilatura.utils import load_html
 
@@ -379,11 +398,13 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
     text = "\n\n".join(paragraphs)
 
     tags = [t for t in (normalize_space(e.text_content()) for e in _select(tree, rules.selectors.tags)) if t]
+    declared = declared_language(tree, content_language)
     return {
         "title": title,
         "author": author,
         "published": published,
-        "language": _language(tree, content_language, text),
+        "language": choose_language(declared, text) if detect_language else None,
+        "declared_language": declared,
         "section": _first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],
         "tags": list(dict.fromkeys(tags or metadata.tags or [])),
         "lead": lead,
@@ -440,7 +461,7 @@ _NATIVE_THREAD_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_T
 
 
 def one_thread_per_worker() -> None:
-    """Keep numerical libraries (numpy, under language detection) on the worker's own core.
+    """Keep numerical libraries (numpy, which trafilatura's dependencies import) on the worker's own core.
 
     The pool already runs one worker per core; a BLAS thread pool in each would make them
     fight over the same cores. Runs before numpy is first imported in the worker.
@@ -476,21 +497,6 @@ def start_worker(parent: int) -> None:
     ignore_interrupts()
     one_thread_per_worker()
     die_with_parent(parent)
-    load_language_model()
-
-
-def load_language_model() -> None:
-    """Load the language model (75 MB) before the first page, then give back what loading it took.
-
-    Decompressing the model briefly needs 40 MB more: done here, that peak comes while the
-    crawl is still small, not on top of a large page later.
-    """
-    try:
-        _language_identifier()
-    except Exception:  # noqa: BLE001 - a failing initializer would break the pool: fail on the first page instead
-        return
-    if (libc := _libc()) is not None:
-        libc.malloc_trim(0)
 
 
 @functools.cache
@@ -499,23 +505,28 @@ def _libc() -> ctypes.CDLL | None:
     return ctypes.CDLL(name) if name else None
 
 
-def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int) -> dict[str, Any]:
-    """``extract_article`` in a pool worker, which then gives the memory of the page back.
+def give_back_memory() -> None:
+    """Return freed heap pages to the system (about a millisecond).
 
-    lxml allocates trees with malloc: freed, their pages stay with the worker (a 2 MB page
-    can hold 200 MB) until glibc is asked to return them, which costs about a millisecond.
+    lxml allocates trees with malloc: freed, their pages stay with the process (a 2 MB page
+    can hold 200 MB) until glibc is asked to return them.
     """
+    if (libc := _libc()) is not None:
+        libc.malloc_trim(0)
+
+
+def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int) -> dict[str, Any]:
+    """``extract_article`` in a pool worker (language left to the crawl), then the page's memory back."""
     try:
-        return extract_article(html, url, content_language, max_elements)
+        return extract_article(html, url, content_language, max_elements, detect_language=False)
     finally:
-        if (libc := _libc()) is not None:
-            libc.malloc_trim(0)
+        give_back_memory()
 
 
 _PR_SET_PDEATHSIG = 1
 
 
-# Beyond four, workers add memory (150-250 MB each) faster than a crawl's politeness lets them work.
+# Beyond four, workers add memory (80-120 MB each) faster than a crawl's politeness lets them work.
 MAX_DEFAULT_WORKERS = 4
 
 
@@ -540,6 +551,9 @@ class ExtractionPipeline:
 
     def open_spider(self) -> None:
         self._pool = self._new_pool()
+        # Languages are detected here, once per crawl, not in every worker (83 MB each):
+        # loading the model now (0.6 s) keeps that pause off the first article.
+        _language_identifier()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: workers start clean, without the reactor's threads and sockets.
@@ -579,6 +593,7 @@ class ExtractionPipeline:
         except Exception as exc:  # a page that breaks the parser must not stop the crawl
             self.stats.inc_value("extraction/failed")
             raise DropItem(f"Extraction failed for {item.url}: {type(exc).__name__}: {exc}") from exc
+        extracted["language"] = choose_language(extracted["declared_language"], extracted["text"])
         if extracted["rules_drift"]:
             self._count_drift(extracted["rules"])
         if not extracted["text"]:

@@ -79,7 +79,7 @@ def article(record: dict[str, Any]) -> Article:
     key = url_key(record["canonical_url"])
     refers.discard(key)
     # Imported here: trafilatura costs the crawl process 40 MB, and stories are built after the crawl.
-    from trafilatura.deduplication import Simhash  # noqa: PLC0415
+    from trafilatura.deduplication import Simhash
 
     text = f"{record.get('title') or ''}\n{record.get('text') or ''}"
     return Article(key, record, _published(record), evidence_tokens(text), Simhash(record.get("text") or ""), refers)

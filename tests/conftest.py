@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, item_feeds
+from tests.processes import processes
 
 
 @pytest.fixture(scope="session")
@@ -50,28 +51,13 @@ def s3():
 
 def _venv_processes() -> dict[int, str]:
     """Processes running this virtualenv's programs (python, scrapy, moto_server, ...), by pid."""
-    found = {}
     bin_dir = os.path.join(sys.prefix, "bin") + os.sep
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode("utf-8", "replace") for a in argv if a]
-        if not any(word.startswith(bin_dir) for word in words[:2]):
-            continue
-        pid = int(cmdline.parent.name)
-        if "multiprocessing.resource_tracker" in " ".join(words) and _parent(pid) == os.getpid():
-            continue  # the test process's own tracker (in-process pools): it ends with the session
-        found[pid] = " ".join(words)[:200]
-    return found
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    return {
+        process.pid: process.cmdline[:200] for process in processes().values()
+        if any(word.startswith(bin_dir) for word in process.cmdline.split()[:2])
+        # the test process's own tracker (in-process pools): it ends with the session
+        and not ("multiprocessing.resource_tracker" in process.cmdline and process.ppid == os.getpid())
+    }
 
 
 def pytest_sessionstart(session):

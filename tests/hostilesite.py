@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import random
 import re
 import socket
@@ -175,24 +176,12 @@ def _wide_page(nodes: int) -> bytes:
 
 def _gzip_bomb(size: int) -> bytes:
     # Zeros compress about a thousandfold: a small download that would inflate to `size` bytes.
-    buffer = bytearray()
-    with gzip.GzipFile(fileobj=_Sink(buffer), mode="wb", mtime=0) as bomb:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as bomb:
         block = b"\0" * (1 << 20)
         for _ in range(size >> 20):
             bomb.write(block)
-    return bytes(buffer)
-
-
-class _Sink:
-    def __init__(self, buffer: bytearray) -> None:
-        self.buffer = buffer
-
-    def write(self, data: bytes) -> int:
-        self.buffer += data
-        return len(data)
-
-    def flush(self) -> None:
-        pass
+    return buffer.getvalue()
 
 
 def _huge(size: int) -> Handler:
@@ -239,6 +228,10 @@ def _once_then(first: Handler, then: Handler) -> Handler:
     return handle
 
 
+def _redirect(location: str | None, status: str = "302 Found") -> Handler:
+    return lambda c: c.redirect(location, status)
+
+
 def _status(status: str, headers: list[tuple[str, str]] = ()) -> Handler:
     return lambda c: c.html(f"<h1>{status}</h1>", status=status, headers=headers)
 
@@ -259,7 +252,7 @@ VIETNAMESE_MODIFIERS = {"\u0302", "\u0306", "\u031b"}  # circumflex, breve, horn
 def _cp1258(text: str) -> bytes:
     """Vietnamese as windows-1258 writes it: modified vowels precomposed, tone marks combining."""
     out = []
-    for cluster in re.findall(r".[\u0300-\u036f]*", unicodedata.normalize("NFD", text), re.S):
+    for cluster in re.findall(r".[\u0300-\u036f]*", unicodedata.normalize("NFD", text), re.DOTALL):
         base, marks = cluster[0], cluster[1:]
         modifiers = "".join(m for m in marks if m in VIETNAMESE_MODIFIERS)
         out.append(unicodedata.normalize("NFC", base + modifiers) + "".join(m for m in marks if m not in VIETNAMESE_MODIFIERS))
@@ -313,23 +306,23 @@ def _cases(forbidden: str) -> list[Case]:
              _bytes(_gzip_bomb(64 << 20), headers=[("Content-Encoding", "gzip")]), "gzip bomb (64 MiB of zeros)"),
         Case("/binary/thirty-megabyte-page.html", _huge(30 << 20), "30 MB HTML page"),
         # Redirects.
-        Case("/redirect/loop-a-page.html", lambda c: c.redirect("/redirect/loop-b-page.html"), "redirect loop"),
-        Case("/redirect/loop-b-page.html", lambda c: c.redirect("/redirect/loop-a-page.html"), "redirect loop"),
-        *[Case(f"/redirect/chain-{i}-page.html", (lambda n: lambda c: c.redirect(f"/redirect/chain-{n + 1}-page.html"))(i),
+        Case("/redirect/loop-a-page.html", _redirect("/redirect/loop-b-page.html"), "redirect loop"),
+        Case("/redirect/loop-b-page.html", _redirect("/redirect/loop-a-page.html"), "redirect loop"),
+        *[Case(f"/redirect/chain-{i}-page.html", _redirect(f"/redirect/chain-{i + 1}-page.html"),
                "redirect chain of 15") for i in range(1, 15)],
         Case("/redirect/chain-15-page.html", _page("End of a long chain"), "redirect chain of 15"),
-        Case("/redirect/short-chain-page.html", lambda c: c.redirect("/redirect/short-chain-2-page.html", "301 Moved"),
+        Case("/redirect/short-chain-page.html", _redirect("/redirect/short-chain-2-page.html", "301 Moved"),
              "redirect chain of 2"),
-        Case("/redirect/short-chain-2-page.html", lambda c: c.redirect("/good/bridge-opens-before-new-year.html"),
+        Case("/redirect/short-chain-2-page.html", _redirect("/good/bridge-opens-before-new-year.html"),
              "redirect chain of 2"),
-        Case("/redirect/javascript-location-page.html", lambda c: c.redirect("javascript:alert(1)"), "javascript: Location"),
-        Case("/redirect/bad-ipv6-location-page.html", lambda c: c.redirect("http://[::zz]/x"), "invalid IPv6 host"),
-        Case("/redirect/port-too-large-page.html", lambda c: c.redirect("http://127.0.0.1:99999/x"), "port above 65535"),
-        Case("/redirect/empty-location-page.html", lambda c: c.redirect(""), "empty Location"),
-        Case("/redirect/no-location-page.html", lambda c: c.redirect(None), "3xx without Location"),
-        Case("/redirect/file-scheme-page.html", lambda c: c.redirect("file:///etc/passwd"), "file: Location"),
+        Case("/redirect/javascript-location-page.html", _redirect("javascript:alert(1)"), "javascript: Location"),
+        Case("/redirect/bad-ipv6-location-page.html", _redirect("http://[::zz]/x"), "invalid IPv6 host"),
+        Case("/redirect/port-too-large-page.html", _redirect("http://127.0.0.1:99999/x"), "port above 65535"),
+        Case("/redirect/empty-location-page.html", _redirect(""), "empty Location"),
+        Case("/redirect/no-location-page.html", _redirect(None), "3xx without Location"),
+        Case("/redirect/file-scheme-page.html", _redirect("file:///etc/passwd"), "file: Location"),
         Case("/redirect/to-forbidden-address-page.html",
-             lambda c: c.redirect(f"{forbidden}/forbidden-by-redirect-page.html"), "redirect to a forbidden address"),
+             _redirect(f"{forbidden}/forbidden-by-redirect-page.html"), "redirect to a forbidden address"),
         # Broken HTTP.
         Case("/http/garbage-status-line-page.html", lambda c: c.raw(b"HTTP/1.1 abc def\r\n\r\n<html></html>"),
              "garbage status line"),

@@ -34,6 +34,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiving.layout import article_text
 from tests.helpers import BIN, ROOT, item_feeds
+from tests.processes import processes, wait_for
 from tests.warc_checks import validate_warcs
 
 pytestmark = pytest.mark.crawl
@@ -58,28 +59,12 @@ def start(args: list[str], log: Path) -> subprocess.Popen:
 
 
 def group(pgid: int) -> dict[int, str]:
-    """Live processes of a process group (from /proc), by pid: the crawl and all it started."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
+    """Live processes of a process group, by pid: the crawl and all it started."""
+    return {process.pid: process.cmdline[:160] for process in processes().values() if process.pgid == pgid}
 
 
 def workers(pgid: int) -> dict[int, str]:
     return {pid: cmd for pid, cmd in group(pgid).items() if "multiprocessing" in cmd}
-
-
-def wait_for(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 def workers_while_running(crawl: subprocess.Popen) -> set[int]:

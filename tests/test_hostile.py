@@ -137,7 +137,7 @@ BAD_INPUT = [
     ("/redirect/file-scheme-page.html", "errors/bad_redirect", "is not http(s)"),
     ("/redirect/bad-ipv6-location-page.html", "errors/bad_redirect", "does not appear to be an IPv4 or IPv6 address"),
     ("/redirect/port-too-large-page.html", "errors/bad_redirect", "Port out of range"),
-    ("/redirect/empty-location-page.html", "errors/bad_redirect", "empty Location"),
+    ("/redirect/empty-location-page.html", "errors/bad_redirect", "Location '': empty"),
     ("/redirect/no-location-page.html", "httperror/response_ignored_status_count/302", "Ignoring response <302"),
     ("/http/garbage-status-line-page.html", "errors/bad_response", "Download failed (bad_response, 1 attempt)"),
     ("/http/not-http-at-all-page.html", "errors/bad_response", "Download failed (bad_response, 1 attempt)"),

@@ -17,9 +17,15 @@ from archiving.lock import ArchiveLocked
 from archiving.s3 import S3Storage
 from archiving.storage import LocalStorage
 from crawler.outcome import (
-    EXIT_ARCHIVE, EXIT_ERRORS, EXIT_NO_ARTICLES, EXIT_NOT_FINISHED, EXIT_OK, exit_status,
+    EXIT_ARCHIVE,
+    EXIT_ERRORS,
+    EXIT_NO_ARTICLES,
+    EXIT_NOT_FINISHED,
+    EXIT_OK,
+    exit_status,
 )
 from tests.helpers import BIN, ROOT, item_feeds, run_scrapy
+from tests.processes import processes, wait_for
 from tests.s3server import unique_bucket_name
 
 REPLAYED = ["crawl", "vietnamplus", "-s", "REPLAY=tests/fixtures"]
@@ -30,14 +36,6 @@ def start(args: list[str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("ARCHIVE_URI", "REPLAY")}
     return subprocess.Popen([str(BIN / "scrapy"), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def texts(archive: Path) -> set[str]:
@@ -63,23 +61,7 @@ def test_a_second_crawl_of_the_same_spider_is_refused_with_status_4_and_a_later_
 
 
 def children(pid: int) -> set[int]:
-    """Processes whose parent is ``pid`` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return {process.pid for process in processes().values() if process.ppid == pid}
 
 
 @pytest.mark.crawl
@@ -92,7 +74,7 @@ def test_a_crawl_killed_with_sigkill_leaves_no_extraction_worker_behind(tmp_path
     os.kill(crawl.pid, signal.SIGKILL)
     crawl.wait()  # not communicate(): an orphaned worker would hold its pipes open
     try:
-        wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10)
+        wait_for(lambda: not workers & set(processes()), timeout=10)
     finally:
         for pid in workers:  # an orphan must not outlive the test either way
             with contextlib.suppress(ProcessLookupError):

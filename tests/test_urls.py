@@ -37,7 +37,8 @@ def test_strip_tracking_keeps_scheme_host_and_path():
 
 
 @pytest.mark.parametrize("href", [
-    "http://[oops/", "https://[::1/x", "http://127.0.0.1:99999/b", "javascript:void(0)", "mailto:desk@example.org", "http:///x",
+    "http://[oops/", "https://[::1/x", "http://[::zz]/x", "http://127.0.0.1:99999/b", "javascript:void(0)",
+    "mailto:desk@example.org", "file:///etc/passwd", "http:///x", "  ",
 ])
 def test_a_link_that_names_no_server_has_no_absolute_url(href):
     assert absolute_url("https://www.vietnamplus.vn/a/b.vnp", href) is None

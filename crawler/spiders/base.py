@@ -374,9 +374,9 @@ def _unfit_page(response: Response) -> str | None:
     if head.startswith(BINARY_SIGNATURES):
         return "binary"
     # Text has next to no control bytes; UTF-16 and UTF-32 text has NULs, and says so (BOM or charset).
-    if not response.encoding.lower().startswith(("utf-16", "utf-32")):
-        if len(head.translate(None, delete=_CONTROL_BYTES)) < 0.9 * len(head):
-            return "binary"
+    wide_text = response.encoding.lower().startswith(("utf-16", "utf-32"))
+    if not wide_text and len(head.translate(None, delete=_CONTROL_BYTES)) < 0.9 * len(head):
+        return "binary"
     return None
 
 
