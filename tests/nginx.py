@@ -22,7 +22,7 @@ worker_processes 1;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 {user}
-events {{ worker_connections 64; }}
+events {{ worker_connections 256; }}
 http {{
     types {{ text/html html; application/xml xml; text/plain txt; }}
     default_type text/html;
@@ -35,6 +35,7 @@ http {{
     scgi_temp_path {root}/tmp/scgi;
     etag on;
     if_modified_since exact;
+    {http_extra}
     server {{
         listen 127.0.0.1:{port};
         root {site};
@@ -59,8 +60,9 @@ def nginx_path() -> str:
 class Nginx:
     """``with Nginx(site_dir, work_dir) as server:`` serves ``site_dir`` at ``server.base``."""
 
-    def __init__(self, site: Path, root: Path) -> None:
-        self.site, self.root = site, root
+    def __init__(self, site: Path, root: Path, http_extra: str = "") -> None:
+        """``http_extra``: more directives for the http block (``gzip on;``, say)."""
+        self.site, self.root, self.http_extra = site, root, http_extra
         self.process: subprocess.Popen | None = None
         self.base = ""
 
@@ -73,7 +75,7 @@ class Nginx:
         user = "user root;" if os.geteuid() == 0 else ""  # workers must read the test's private folders
         (self.root / "redirects.conf").touch()
         config = self.root / "nginx.conf"
-        config.write_text(CONFIG.format(root=self.root, site=self.site, port=port, user=user))
+        config.write_text(CONFIG.format(root=self.root, site=self.site, port=port, user=user, http_extra=self.http_extra))
         self.process = subprocess.Popen([binary, "-p", str(self.root), "-c", str(config)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
