@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scrapy.utils.response import get_base_url
-
 from crawler.citations import citations_in_page
 from crawler.urls import absolute_url
 
 if TYPE_CHECKING:
-    from scrapy.http import TextResponse
+    from parsel import Selector
 
     from crawler.sites import SiteRules
 
@@ -32,23 +30,25 @@ class Link:
         return {"url": self.url, "rel": self.rel}
 
 
-def page_links(response: TextResponse, rules: SiteRules, is_article: callable) -> list[Link]:
-    """Every typed link of a page, in a stable order, without duplicates."""
+def page_links(page: Selector, url: str, base: str, rules: SiteRules, is_article: callable) -> list[Link]:
+    """Every typed link of a page, in a stable order, without duplicates.
+
+    ``page`` is the parsed page at ``url``; relative links resolve against ``base`` (its ``<base href>``, else ``url``).
+    """
     links: list[Link] = []
-    base = get_base_url(response)
     for rel, selectors in rules.links.items():
         for selector in selectors:
-            block = response.css(selector)
+            block = page.css(selector)
             for href in block.css("a::attr(href)").getall() + block.xpath("self::a/@href").getall():
-                url = absolute_url(base, href)
-                if url and url != response.url and is_article(url):
-                    links.append(Link(url, rel))
-    links.extend(Link(url, "cited_source") for url in citations_in_page(response.selector.root, response.url, is_article))
+                link = absolute_url(base, href)
+                if link and link != url and is_article(link):
+                    links.append(Link(link, rel))
+    links.extend(Link(link, "cited_source") for link in citations_in_page(page.root, url, is_article))
     for rel, xpath in (("canonical", '//link[@rel="canonical"]/@href'), ("amphtml", '//link[@rel="amphtml"]/@href')):
-        links.extend(Link(url, rel) for href in response.xpath(xpath).getall()[:1] if (url := absolute_url(base, href)))
-    for alternate in response.xpath('//link[@rel="alternate"][@hreflang]'):
+        links.extend(Link(link, rel) for href in page.xpath(xpath).getall()[:1] if (link := absolute_url(base, href)))
+    for alternate in page.xpath('//link[@rel="alternate"][@hreflang]'):
         href, lang = alternate.attrib.get("href", ""), alternate.attrib.get("hreflang", "")
-        url = absolute_url(base, href)
-        if url and lang != "x-default" and url != response.url:
-            links.append(Link(url, "translation"))
+        link = absolute_url(base, href)
+        if link and lang != "x-default" and link != url:
+            links.append(Link(link, "translation"))
     return list(dict.fromkeys(links))

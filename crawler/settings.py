@@ -36,6 +36,9 @@ DOWNLOAD_TIMEOUT = 30
 # compressed body is also dropped when it decodes past it (crawler.sizelimits). 4 MiB warns.
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+# Scrapy starts this many tasks for the output of every response, whatever its size; a news
+# page yields one article and a few links (a sitemap's thousand requests take a few rounds).
+CONCURRENT_ITEMS = 16
 RETRY_TIMES = 2
 # A failed download is logged once, by crawler.failures, not by every layer it crossed.
 RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"

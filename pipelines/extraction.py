@@ -19,7 +19,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
@@ -236,10 +236,14 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str, mode: str) -> str |
 _NEVER_TEXT = lxml.etree.XPath("//script[not(@type='application/ld+json')] | //style | //svg | //noscript")
 
 
-def _visible_text(tree: lxml.html.HtmlElement) -> str:
-    """The body's text: extract_article drops scripts and styles before it asks (JSON-LD is not in <body>)."""
+def _visible_texts(tree: lxml.html.HtmlElement) -> Iterator[str]:
+    """The body's text nodes: extract_article drops scripts and styles before it asks (JSON-LD is not in <body>)."""
     body = tree.find("body")
-    return "".join(body.itertext()) if body is not None else ""
+    return body.itertext() if body is not None else iter(())
+
+
+def _visible_text(tree: lxml.html.HtmlElement) -> str:
+    return "".join(_visible_texts(tree))
 
 
 # A precision-mode text this short, and this small a share of the page's words, may have lost
@@ -288,7 +292,7 @@ def _printed_names(tree: lxml.html.HtmlElement, visible_text: str) -> str:
                       *tree.xpath('//script[@type="application/ld+json"]/text()')])
 
 
-def _lead(paragraphs: list[str], description: str | None, visible_text: Callable[[], str]) -> str | None:
+def _lead(paragraphs: list[str], description: str | None, page_texts: Callable[[], Iterable[str]]) -> str | None:
     """The page's standfirst: its meta description when the page prints it above the body.
 
     trafilatura often leaves the standfirst out of the body; the description is that
@@ -302,12 +306,28 @@ def _lead(paragraphs: list[str], description: str | None, visible_text: Callable
     wanted = squash(description)
     if not paragraphs or wanted in squash(" ".join(paragraphs)):
         return None
-    page = squash(visible_text())
-    printed_at = page.find(wanted)
-    body_at = page.find(squash(paragraphs[0])[:80])
-    if printed_at < 0 or (body_at >= 0 and printed_at > body_at):
-        return None
-    return description
+    return description if _printed_first(page_texts(), wanted, squash(paragraphs[0])[:80]) else None
+
+
+def _printed_first(texts: Iterable[str], wanted: str, other: str) -> bool:
+    """Whether the page's text (``texts``, squashed) holds ``wanted``, no later than ``other``.
+
+    Reads the page only as far as it must: the standfirst and the body's start are near the
+    top, and squashing a whole page's text costs more than the rest of the lead's work.
+    """
+    seen, wanted_at, other_at = "", -1, -1
+    longest = max(len(wanted), len(other))
+    for text in texts:
+        start = max(0, len(seen) - longest)  # an occurrence ending in the new text starts here or later
+        seen += squash(text)
+        if wanted_at < 0:
+            wanted_at = seen.find(wanted, start)
+        if other_at < 0:
+            other_at = seen.find(other, start)
+        found = [at for at in (wanted_at, other_at) if at >= 0]
+        if found and len(seen) >= min(found) + longest:
+            break  # any earlier occurrence of either would be complete by now
+    return wanted_at >= 0 and (other_at < 0 or wanted_at <= other_at)
 
 
 def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
@@ -392,7 +412,7 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
     if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:
-        lead = _lead(paragraphs, metadata.description, visible_text)
+        lead = _lead(paragraphs, metadata.description, partial(_visible_texts, tree))
     if lead and (not paragraphs or paragraphs[0] != lead):
         paragraphs.insert(0, lead)
     text = "\n\n".join(paragraphs)

@@ -10,6 +10,7 @@ Linked articles form a story (connected components); its id comes from its origi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -33,9 +34,13 @@ RARE_SHARE = 0.15  # a token in more than this share of the archive's articles i
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d[\d.,]*\d|\d", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(token: str) -> str:
     token = token.replace("đ", "d").replace("Đ", "D")
     return unicodedata.normalize("NFKD", token).encode("ascii", "ignore").decode().lower()
+
+
+_SENTENCE_END = re.compile(r"\s*[.!?:\n]")
 
 
 def evidence_tokens(text: str) -> set[str]:
@@ -45,13 +50,13 @@ def evidence_tokens(text: str) -> set[str]:
     for match in _WORD.finditer(text):
         word = match.group(0)
         if word[0].isdigit():
-            digits = re.sub(r"[.,]", "", word)
+            digits = word.replace(".", "").replace(",", "")
             if len(digits) >= 2:
                 tokens.add("#" + digits)
         elif word[0].isupper() and not sentence_start and len(word) > 1:
             tokens.add(fold(word))
-        tail = text[match.end() : match.end() + 2]
-        sentence_start = bool(re.match(r"\s*[.!?:\n]", tail)) or tail.startswith("\n")
+        end = match.end()  # a sentence ends within the next two characters
+        sentence_start = _SENTENCE_END.match(text, end, end + 2) is not None
     return tokens
 
 
