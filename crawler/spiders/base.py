@@ -291,9 +291,9 @@ class NewsSpider(SitemapSpider):
             if url and is_article_url(url):
                 self.crawler.stats.inc_value("news/discovered/listing")
                 yield self._listed(url)
-        if (page := response.meta.get(LISTING_PAGE, 1)) >= self.settings.getint("LISTING_MAX_PAGES", 5):
+        if (number := response.meta.get(LISTING_PAGE, 1)) >= self.settings.getint("LISTING_MAX_PAGES", 5):
             return
-        meta = {KIND: "listing", LISTING_PAGE: page + 1, LISTING_BASE: response.url}
+        meta = {KIND: "listing", LISTING_PAGE: number + 1, LISTING_BASE: response.url}
         for selector in rules.listing.next:
             for url in [absolute_url(base, href) for href in page.css(selector).getall()[:1]]:
                 if url:
