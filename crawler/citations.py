@@ -41,11 +41,6 @@ CREDIT_LINE = re.compile(
 )
 
 
-# How a credit line begins: enough to pass by the other elements of a page without reading their text.
-_CREDIT_START = re.compile(rf"\(?\s*(?:{_LABEL}|{_SITE_WORD})", re.IGNORECASE)
-_CREDIT_START_CHARS = 16  # longer than any label or word, and an opening "(" with spaces
-
-
 @dataclass(frozen=True)
 class Citation:
     """A credited source: a URL, or only a site when the credit names no article."""
@@ -124,9 +119,6 @@ def citations_in_page(page: str | bytes | lxml_html.HtmlElement, url: str, is_ar
     tree = lxml_html.fromstring(page, base_url=url) if isinstance(page, (str, bytes)) else page
     cites: list[str] = []
     for element in tree.iter(*_CREDIT_TAGS):
-        # An element's text_content() is all the text inside it: read only what starts like a credit.
-        if not _starts_like_credit(element):
-            continue
         text = element.text_content()
         if len(text) > 400:
             continue
@@ -140,15 +132,6 @@ def citations_in_page(page: str | bytes | lxml_html.HtmlElement, url: str, is_ar
             page_links = links + [link for a in tree.iter("a") if (link := absolute_url(url, a.get("href") or ""))]
             cites.append(resolve_site_citation(citation.site, page_links, url, is_article))
     return list(dict.fromkeys(cites))
-
-
-def _starts_like_credit(element: lxml_html.HtmlElement) -> bool:
-    head = ""
-    for text in element.itertext():
-        head += text
-        if len(head.lstrip()) >= _CREDIT_START_CHARS:
-            break
-    return _CREDIT_START.match(" ".join(head.split())) is not None
 
 
 @dataclass(frozen=True)
