@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPIDER ?= vietnamplus
 
-.PHONY: test test-fast crawl demo bench bench-extraction bench-memory system-deps clean lock audit
+.PHONY: test test-fast crawl demo bench bench-extraction bench-memory bench-crawl system-deps clean lock audit
 
 # Exactly the versions of requirements.lock (hash-checked, pip itself included), then the project
 # without its dependencies; pip check catches a lock that lags behind pyproject.toml.
@@ -62,14 +62,21 @@ crawl: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m crawler.demo --replay tests/fixtures
 
-# The benchmark harness (bench/README.md); DEVSET=path names the development set of real pages.
-bench: bench-extraction bench-memory
+# The benchmark harness (bench/README.md); DEVSET=path names the development set of real pages,
+# ARTICLES="1000 10000" the crawl bench's site sizes, BASELINE=<git ref> a revision measured alongside.
+bench: bench-extraction bench-memory bench-crawl
 
 bench-extraction: $(STAMP)
 	$(BIN)/python -m bench.extraction $(if $(DEVSET),--devset $(DEVSET))
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench.memory
+
+bench-crawl: system-deps $(STAMP)
+	@command -v wget >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wget; \
+	  else echo "Missing system package: wget (install it, e.g. sudo apt-get install wget)"; exit 1; fi; }
+	$(BIN)/python -m bench.crawl $(if $(ARTICLES),--articles $(ARTICLES)) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(REPEAT),--repeat $(REPEAT))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -20,6 +20,7 @@ INDEX_DIR = "indexes"
 TEXT_DIR = "text"
 ITEMS_DIR = "items"
 STORY_INDEX = "stories/index.jsonl"
+STORY_FEATURES = "stories/features.jsonl"  # what linking stories needs of each article record (pipelines.storyindex)
 
 # <spider>-<UTC time to the microsecond>-<serial>-<host>-<pid>.warc.gz: unique across processes and machines
 WARC_NAME = re.compile(r"^(?P<spider>.+)-(?P<time>\d{20})-(?P<serial>\d{5})-(?P<host>.+)-(?P<pid>\d+)\.warc\.gz$")

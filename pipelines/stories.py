@@ -16,6 +16,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -60,10 +61,14 @@ def evidence_tokens(text: str) -> set[str]:
     return tokens
 
 
+# What a story needs of an article record besides its features (stories.jsonl describes each article with them).
+DESCRIBED_FIELDS = ("url", "canonical_url", "site", "language", "title", "published")
+
+
 @dataclass
 class Article:
     key: str
-    record: dict[str, Any]
+    record: dict[str, Any]  # the DESCRIBED_FIELDS at least
     published: datetime | None
     tokens: set[str]
     simhash: Simhash
@@ -90,13 +95,28 @@ def article(record: dict[str, Any]) -> Article:
     return Article(key, record, _published(record), evidence_tokens(text), Simhash(record.get("text") or ""), refers)
 
 
+def features(item: Article) -> dict[str, Any]:
+    """What linking and describing an article need, without its text (a line of ``stories/features.jsonl``)."""
+    return {**{name: item.record.get(name) for name in DESCRIBED_FIELDS}, "key": item.key,
+            "refers_to": sorted(item.refers_to), "tokens": sorted(item.tokens), "simhash": item.simhash.hash}
+
+
+def from_features(entry: dict[str, Any]) -> Article:
+    """The Article that ``features`` describes, as ``article`` made it from the whole record."""
+    from trafilatura.deduplication import Simhash
+
+    simhash = Simhash()
+    simhash.hash = entry["simhash"]
+    record = {name: entry.get(name) for name in DESCRIBED_FIELDS}
+    return Article(entry["key"], record, _published(record), set(entry["tokens"]), simhash, set(entry["refers_to"]))
+
+
 class Stories:
     """Connected components of linked articles (union-find)."""
 
-    def __init__(self, records: list[dict[str, Any]]) -> None:
+    def __init__(self, articles: Iterable[Article]) -> None:
         by_key: dict[str, Article] = {}
-        for record in records:
-            item = article(record)
+        for item in articles:
             by_key.setdefault(item.key, item)
         self.articles = by_key
         self._parent = {key: key for key in by_key}

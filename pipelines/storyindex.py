@@ -4,6 +4,13 @@ Every crawl that writes to the same ARCHIVE_URI updates one index: ``stories/ind
 (every story with its articles and their roles), the crawl's own
 ``items/<spider>/<crawl-id>.stories.jsonl`` (the stories its articles belong to), and the
 ``story_id`` of every article record whose story changed (text JSON and the crawl's items).
+
+Stories are linked from each article's features (``pipelines.stories``: evidence tokens, Simhash,
+the pages it refers to), kept in ``stories/features.jsonl`` with the size and story of the record
+they describe: a crawl computes the features of the records it writes as it writes them, and at
+its end reads no record but those whose story changed, or which no line describes as they are
+(written by a crawl with stories off, or by a version before the features file): the end of a
+crawl costs a line per article of the archive, not a read and a tokenization of every text.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from scrapy.exceptions import NotConfigured
 
 from archiving.crawls import crawl_storage, write_failed
 from archiving.layout import (
+    STORY_FEATURES,
     STORY_INDEX,
     TEXT_DIR,
     article_json,
@@ -25,10 +33,11 @@ from archiving.layout import (
     items_path,
     jsonl,
     read_jsonl,
+    text_base,
 )
 from archiving.storage import ArchiveError, ArchiveStorage
 from crawler.urls import url_key
-from pipelines.stories import Stories
+from pipelines.stories import Stories, article, features, from_features
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -42,15 +51,23 @@ class StoryIndex:
         self.crawler = crawler
         self.storage = storage
         self.stats = crawler.stats
+        self.written: dict[str, dict[str, Any]] = {}  # record path -> features of the record this crawl wrote
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("EXTRACTION_ENABLED", True) or not crawler.settings.getbool("STORIES_ENABLED", True):
             raise NotConfigured
         extension = cls(crawler, crawl_storage(crawler))
+        crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         # engine_stopped: after the feed export has closed this crawl's items file.
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
+
+    def item_scraped(self, item: Any) -> None:
+        """A record the text store wrote (new or changed): its features, while it is at hand."""
+        if isinstance(item, dict) and "content_digest" in item:
+            path = text_base(item["site"], item["canonical_url"]) + ".json"
+            self.written[path] = _entry(item, len(article_json(item)))
 
     def engine_stopped(self) -> None:
         try:
@@ -60,20 +77,25 @@ class StoryIndex:
 
     def update(self) -> None:
         spider = self.crawler.spider
-        records = self._archive_records()
-        if not records:
+        entries = self._features()
+        if not entries:
             return
-        stories = Stories(list(records.values()))
+        stories = Stories(from_features(entry) for entry in entries.values())
         story_of = stories.story_of()
         described = stories.describe()
-        self.storage.write_atomic(STORY_INDEX, jsonl(described))
         updated = 0
-        for path, record in records.items():
-            story = story_of.get(url_key(record["canonical_url"]))
-            if record.get("story_id") != story:
+        for path, entry in entries.items():
+            story = story_of.get(entry["key"])
+            if entry["story_id"] != story and (data := self.storage.read(path)) is not None:
+                record = json.loads(data)
                 record["story_id"] = story
-                self.storage.write_atomic(path, article_json(record))
+                body = article_json(record)
+                self.storage.write_atomic(path, body)
+                entry["story_id"], entry["size"] = story, len(body)
                 updated += 1
+        # After the records: features that lag behind a record are read again next time (their size differs).
+        self.storage.write_atomic(STORY_FEATURES, jsonl(entries.values()))
+        self.storage.write_atomic(STORY_INDEX, jsonl(described))
         crawl_stories = self._update_crawl_items(spider.name, spider.crawl_id, story_of)
         own = [s for s in described if s["story_id"] in crawl_stories]
         self.storage.write_atomic(crawl_stories_path(spider.name, spider.crawl_id), jsonl(own))
@@ -82,13 +104,23 @@ class StoryIndex:
         self.stats.set_value("stories/records_updated", updated)
         logger.info("Story index: %d stories in the archive, %d in this crawl, %d records updated", len(described), len(own), updated)
 
-    def _archive_records(self) -> dict[str, dict[str, Any]]:
-        records = {}
-        for entry in self.storage.list(TEXT_DIR + "/"):
-            data = self.storage.read(entry.path) if is_article_json(entry.path) else None
-            if data is not None:
-                records[entry.path] = json.loads(data)
-        return records
+    def _features(self) -> dict[str, dict[str, Any]]:
+        """Record path -> features, for every article record of the archive, in path order."""
+        known = {}
+        if (data := self.storage.read(STORY_FEATURES)) is not None:
+            known = {entry["path"]: entry for entry in read_jsonl(data)}
+        entries = {}
+        for listed in sorted(self.storage.list(TEXT_DIR + "/"), key=lambda e: e.path):
+            if not is_article_json(listed.path):
+                continue
+            entry = self.written.get(listed.path) or known.get(listed.path)
+            if entry is None or entry["size"] != listed.size:  # not described as it is: read it
+                if (data := self.storage.read(listed.path)) is None:
+                    continue
+                entry = _entry(json.loads(data), len(data))
+                self.stats.inc_value("stories/features_read")
+            entries[listed.path] = {**entry, "path": listed.path}
+        return entries
 
     def _update_crawl_items(self, spider: str, crawl_id: str, story_of: dict[str, str]) -> set[str]:
         relpath = items_path(spider, crawl_id)
@@ -102,3 +134,6 @@ class StoryIndex:
         return {row["story_id"] for row in rows if row["story_id"]}
 
 
+def _entry(record: dict[str, Any], size: int) -> dict[str, Any]:
+    """A features line: the record's features, its story as stored and its size (how a stale line shows)."""
+    return {**features(article(record)), "story_id": record.get("story_id"), "size": size}

@@ -5,9 +5,10 @@ from itertools import combinations
 
 import pytest
 
+from archiving.layout import text_base
 from crawler.urls import url_key
-from pipelines.stories import evidence_tokens, fold
-from tests.helpers import item_feeds
+from pipelines.stories import article, evidence_tokens, features, fold, from_features
+from tests.helpers import item_feeds, replay_crawl
 
 VNP, ND, VNVN = "https://www.vietnamplus.vn", "https://nhandan.vn", "https://www.vietnam.vn"
 MAIN = [
@@ -118,3 +119,40 @@ def test_names_fold_to_one_token_across_languages():
 def test_numbers_are_evidence_whatever_their_separators():
     assert {"#16000", "#56"} <= evidence_tokens("a Vietnamese community of around 16,000 people and 56 businesses")
     assert "#16000" in evidence_tokens("khoảng 16.000 người")
+
+
+def test_features_give_back_the_article_they_were_made_from():
+    record = {"url": f"{VNP}/a-b-c-post1.vnp", "canonical_url": f"{VNP}/a-b-c-post1.vnp", "site": "www.vietnamplus.vn",
+              "language": "vi", "title": "Bộ trưởng Lê Hoài Trung tiếp Thống đốc Gunma", "published": "2025-11-25T14:35:00+07:00",
+              "text": "Ngày 25/11, Bộ trưởng Lê Hoài Trung tiếp ông Yamamoto Ichita tại Hà Nội. " * 20,
+              "cites": [f"{ND}/x-post2.html"], "links": []}
+    made = article(record)
+    again = from_features(json.loads(json.dumps(features(made))))  # through its JSON line
+    assert (again.key, again.published, again.tokens, again.simhash.hash, again.refers_to) == (
+        made.key, made.published, made.tokens, made.simhash.hash, made.refers_to)
+    assert again.record == {name: record[name] for name in ("url", "canonical_url", "site", "language", "title", "published")}
+
+
+@pytest.mark.crawl
+def test_the_features_file_describes_every_article_record_as_stored(demo_archive):
+    lines = [json.loads(line) for line in (demo_archive / "stories/features.jsonl").read_text().splitlines()]
+    records = {p.relative_to(demo_archive).as_posix(): p for p in demo_archive.glob("text/*/*.json")}
+    assert sorted(line["path"] for line in lines) == sorted(records)
+    for line in lines:
+        stored = records[line["path"]]
+        assert line["size"] == stored.stat().st_size
+        assert line["story_id"] == json.loads(stored.read_text(encoding="utf-8"))["story_id"]
+
+
+@pytest.mark.crawl
+def test_a_crawl_end_reads_only_the_records_no_features_line_describes(tmp_path):
+    archive = tmp_path / "archive"
+    replay_crawl(tmp_path, "sggp")
+    (archive / "stories/features.jsonl").unlink()  # as an archive made before the file has it
+    written, stats, _ = replay_crawl(tmp_path, "lecourrier")
+    stored = {p.relative_to(archive).as_posix() for p in archive.glob("text/*/*.json")}
+    own = {text_base(r["site"], r["canonical_url"]) + ".json" for r in written}
+    assert stats["stories/features_read"] == len(stored - own) > 0  # sggp's records, once
+    assert len((archive / "stories/features.jsonl").read_text().splitlines()) == len(stored)
+    _, stats, _ = replay_crawl(tmp_path, "huengaynay")
+    assert "stories/features_read" not in stats
