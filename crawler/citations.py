@@ -49,7 +49,13 @@ class Citation:
     site: str | None = None
 
 
+# How a credit line starts, lower-cased: most text is passed over by one startswith, not a regex.
+_CREDIT_STARTS = tuple(word.lower() for word in (*SOURCE_LABELS, *SITE_CREDIT_WORDS))
+
+
 def parse_credit_line(line: str) -> Citation | None:
+    if not line.lstrip().lstrip("(").lstrip().lower().startswith(_CREDIT_STARTS):
+        return None
     match = CREDIT_LINE.match(" ".join(line.split()))
     if not match:
         return None

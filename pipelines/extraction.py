@@ -39,6 +39,7 @@ from pipelines.authors import clean_authors, publisher_names
 from pipelines.cleaning import clean_paragraphs, normalize_space, squash, word_count
 from pipelines.evaluation import shingles
 from pipelines.jsonld import JsonLd
+from pipelines.stories import TextFeatures
 from pipelines.titles import choose_title, domain_label
 
 if TYPE_CHECKING:
@@ -536,11 +537,22 @@ def give_back_memory() -> None:
 
 
 def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int) -> dict[str, Any]:
-    """``extract_article`` in a pool worker (language left to the crawl), then the page's memory back."""
+    """``extract_article`` in a pool worker (language left to the crawl), with the text's story features
+    (``text_features``), then the page's memory back."""
     try:
-        return extract_article(html, url, content_language, max_elements, detect_language=False)
+        extracted = extract_article(html, url, content_language, max_elements, detect_language=False)
+        extracted["text_features"] = TextFeatures.of(extracted["title"], extracted["text"]) if extracted["text"] else None
+        return extracted
     finally:
         give_back_memory()
+
+
+class ArticleRecord(dict):
+    """An article record (a dict of INTERFACE.md's fields) and, out of its fields, the story features
+    of its text (``pipelines.stories.TextFeatures``) computed with it: the story index needs them,
+    the feed and the stored JSON never see them."""
+
+    text_features: TextFeatures | None = None
 
 
 _PR_SET_PDEATHSIG = 1
@@ -624,7 +636,8 @@ class ExtractionPipeline:
         if item.since_applies and since and published and published < since:
             self.stats.inc_value("extraction/before_since")
             raise DropItem(f"Published {extracted['published']}, before since={since}: {item.url}")
-        record = build_record(item, extracted)
+        record = ArticleRecord(build_record(item, extracted))
+        record.text_features = extracted.get("text_features")
         key = url_key(record["canonical_url"])
         if key in self._emitted:
             self.stats.inc_value("extraction/duplicates")

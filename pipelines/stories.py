@@ -83,16 +83,34 @@ def _published(record: dict[str, Any]) -> datetime | None:
     return value if value.tzinfo else None
 
 
-def article(record: dict[str, Any]) -> Article:
+@dataclass(frozen=True)
+class TextFeatures:
+    """What stories need of an article's title and text: the costly part of its features (3 ms a page),
+    computed where the text is extracted (``pipelines.extraction``), in a worker process."""
+
+    tokens: frozenset[str]
+    simhash: int
+
+    @classmethod
+    def of(cls, title: str | None, text: str | None) -> TextFeatures:
+        # Imported here: trafilatura costs the crawl process 40 MB.
+        from trafilatura.deduplication import Simhash
+
+        return cls(frozenset(evidence_tokens(f"{title or ''}\n{text or ''}")), Simhash(text or "").hash)
+
+
+def article(record: dict[str, Any], text_features: TextFeatures | None = None) -> Article:
+    """The record as stories see it; ``text_features`` of its title and text when already computed."""
+    from trafilatura.deduplication import Simhash
+
     refers = {url_key(u) for u in record.get("cites") or []}
     refers |= {url_key(link["url"]) for link in record.get("links") or [] if link.get("rel") in ("translation", "canonical")}
     key = url_key(record["canonical_url"])
     refers.discard(key)
-    # Imported here: trafilatura costs the crawl process 40 MB, and stories are built after the crawl.
-    from trafilatura.deduplication import Simhash
-
-    text = f"{record.get('title') or ''}\n{record.get('text') or ''}"
-    return Article(key, record, _published(record), evidence_tokens(text), Simhash(record.get("text") or ""), refers)
+    text_features = text_features or TextFeatures.of(record.get("title"), record.get("text"))
+    simhash = Simhash()
+    simhash.hash = text_features.simhash
+    return Article(key, record, _published(record), set(text_features.tokens), simhash, refers)
 
 
 def features(item: Article) -> dict[str, Any]:
@@ -105,7 +123,7 @@ def from_features(entry: dict[str, Any]) -> Article:
     """The Article that ``features`` describes, as ``article`` made it from the whole record."""
     from trafilatura.deduplication import Simhash
 
-    simhash = Simhash()
+    simhash = Simhash()  # the hash of no text, replaced
     simhash.hash = entry["simhash"]
     record = {name: entry.get(name) for name in DESCRIBED_FIELDS}
     return Article(entry["key"], record, _published(record), set(entry["tokens"]), simhash, set(entry["refers_to"]))

@@ -37,7 +37,7 @@ from archiving.layout import (
 )
 from archiving.storage import ArchiveError, ArchiveStorage
 from crawler.urls import url_key
-from pipelines.stories import Stories, article, features, from_features
+from pipelines.stories import Stories, TextFeatures, article, features, from_features
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -67,7 +67,8 @@ class StoryIndex:
         """A record the text store wrote (new or changed): its features, while it is at hand."""
         if isinstance(item, dict) and "content_digest" in item:
             path = text_base(item["site"], item["canonical_url"]) + ".json"
-            self.written[path] = _entry(item, len(article_json(item)))
+            # The extraction worker computed the costly part (ArticleRecord.text_features).
+            self.written[path] = _entry(item, len(article_json(item)), getattr(item, "text_features", None))
 
     def engine_stopped(self) -> None:
         try:
@@ -134,6 +135,6 @@ class StoryIndex:
         return {row["story_id"] for row in rows if row["story_id"]}
 
 
-def _entry(record: dict[str, Any], size: int) -> dict[str, Any]:
+def _entry(record: dict[str, Any], size: int, text_features: TextFeatures | None = None) -> dict[str, Any]:
     """A features line: the record's features, its story as stored and its size (how a stale line shows)."""
-    return {**features(article(record)), "story_id": record.get("story_id"), "size": size}
+    return {**features(article(record, text_features)), "story_id": record.get("story_id"), "size": size}

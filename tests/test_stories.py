@@ -156,3 +156,16 @@ def test_a_crawl_end_reads_only_the_records_no_features_line_describes(tmp_path)
     assert len((archive / "stories/features.jsonl").read_text().splitlines()) == len(stored)
     _, stats, _ = replay_crawl(tmp_path, "huengaynay")
     assert "stories/features_read" not in stats
+
+
+def test_text_features_travel_with_an_article_record_but_never_in_its_fields():
+    from itemadapter import ItemAdapter
+
+    from archiving.layout import article_json
+    from pipelines.extraction import ArticleRecord
+    from pipelines.stories import TextFeatures
+
+    record = ArticleRecord({"url": f"{VNP}/a-b-c-post1.vnp", "text": "Ông Lê Hoài Trung tiếp ông Yamamoto."})
+    record.text_features = TextFeatures.of("Tiêu đề", record["text"])
+    assert json.loads(article_json(record)) == dict(record) == ItemAdapter(record).asdict()
+    assert record.text_features.tokens == {"le", "hoai", "trung", "yamamoto"}
