@@ -19,12 +19,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crawler.urls import url_key
-
-if TYPE_CHECKING:
-    from trafilatura.deduplication import Simhash
 
 NEAR_COPY = 0.9  # Simhash similarity of two texts in the same language that copy each other
 EVIDENCE_DAYS = 3  # published this close, or never linked by evidence alone
@@ -71,7 +68,7 @@ class Article:
     record: dict[str, Any]  # the DESCRIBED_FIELDS at least
     published: datetime | None
     tokens: set[str]
-    simhash: Simhash
+    simhash: int  # trafilatura's Simhash of the text (64 bits)
     refers_to: set[str] = field(default_factory=set)  # keys of cited, translated, canonical pages
 
 
@@ -101,32 +98,32 @@ class TextFeatures:
 
 def article(record: dict[str, Any], text_features: TextFeatures | None = None) -> Article:
     """The record as stories see it; ``text_features`` of its title and text when already computed."""
-    from trafilatura.deduplication import Simhash
-
     refers = {url_key(u) for u in record.get("cites") or []}
     refers |= {url_key(link["url"]) for link in record.get("links") or [] if link.get("rel") in ("translation", "canonical")}
     key = url_key(record["canonical_url"])
     refers.discard(key)
     text_features = text_features or TextFeatures.of(record.get("title"), record.get("text"))
-    simhash = Simhash()
-    simhash.hash = text_features.simhash
-    return Article(key, record, _published(record), set(text_features.tokens), simhash, refers)
+    return Article(key, record, _published(record), set(text_features.tokens), text_features.simhash, refers)
 
 
 def features(item: Article) -> dict[str, Any]:
     """What linking and describing an article need, without its text (a line of ``stories/features.jsonl``)."""
     return {**{name: item.record.get(name) for name in DESCRIBED_FIELDS}, "key": item.key,
-            "refers_to": sorted(item.refers_to), "tokens": sorted(item.tokens), "simhash": item.simhash.hash}
+            "refers_to": sorted(item.refers_to), "tokens": sorted(item.tokens), "simhash": item.simhash}
 
 
 def from_features(entry: dict[str, Any]) -> Article:
     """The Article that ``features`` describes, as ``article`` made it from the whole record."""
-    from trafilatura.deduplication import Simhash
-
-    simhash = Simhash()  # the hash of no text, replaced
-    simhash.hash = entry["simhash"]
     record = {name: entry.get(name) for name in DESCRIBED_FIELDS}
-    return Article(entry["key"], record, _published(record), set(entry["tokens"]), simhash, set(entry["refers_to"]))
+    return Article(entry["key"], record, _published(record), set(entry["tokens"]), entry["simhash"], set(entry["refers_to"]))
+
+
+SIMHASH_BITS = 64  # trafilatura's Simhash length
+
+
+def similarity(a: int, b: int) -> float:
+    """trafilatura's Simhash.similarity of two hashes, without importing trafilatura (40 MB) in the crawl process."""
+    return (SIMHASH_BITS - (a ^ b).bit_count()) / SIMHASH_BITS
 
 
 class Stories:
@@ -189,7 +186,7 @@ class Stories:
         if a.published and b.published and abs((a.published - b.published).total_seconds()) > EVIDENCE_DAYS * 86400:
             return None
         same_language = a.record.get("language") == b.record.get("language")
-        if same_language and a.simhash.similarity(b.simhash) >= NEAR_COPY:
+        if same_language and similarity(a.simhash, b.simhash) >= NEAR_COPY:
             return "near-copy"
         if not (a.published and b.published):
             return None
@@ -245,7 +242,7 @@ def _role(item: Article, originals: list[Article], first: Article) -> str:
     same_language = [o for o in originals if o.record.get("language") == item.record.get("language")]
     if not same_language:
         return "translation"
-    if any(o.simhash.similarity(item.simhash) >= NEAR_COPY for o in same_language):
+    if any(similarity(o.simhash, item.simhash) >= NEAR_COPY for o in same_language):
         return "republication"
     return "retelling"
 

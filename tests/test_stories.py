@@ -128,8 +128,8 @@ def test_features_give_back_the_article_they_were_made_from():
               "cites": [f"{ND}/x-post2.html"], "links": []}
     made = article(record)
     again = from_features(json.loads(json.dumps(features(made))))  # through its JSON line
-    assert (again.key, again.published, again.tokens, again.simhash.hash, again.refers_to) == (
-        made.key, made.published, made.tokens, made.simhash.hash, made.refers_to)
+    assert (again.key, again.published, again.tokens, again.simhash, again.refers_to) == (
+        made.key, made.published, made.tokens, made.simhash, made.refers_to)
     assert again.record == {name: record[name] for name in ("url", "canonical_url", "site", "language", "title", "published")}
 
 
@@ -169,3 +169,12 @@ def test_text_features_travel_with_an_article_record_but_never_in_its_fields():
     record.text_features = TextFeatures.of("Tiêu đề", record["text"])
     assert json.loads(article_json(record)) == dict(record) == ItemAdapter(record).asdict()
     assert record.text_features.tokens == {"le", "hoai", "trung", "yamamoto"}
+
+
+def test_similarity_of_two_hashes_is_trafilaturas():
+    from trafilatura.deduplication import Simhash
+
+    from pipelines.stories import similarity
+
+    a, b = Simhash("Hà Nội đón đoàn đại biểu tỉnh Gunma " * 10), Simhash("Hà Nội đón đoàn đại biểu tỉnh Gunma, Nhật Bản " * 10)
+    assert similarity(a.hash, b.hash) == a.similarity(b)
