@@ -178,3 +178,13 @@ def test_similarity_of_two_hashes_is_trafilaturas():
 
     a, b = Simhash("Hà Nội đón đoàn đại biểu tỉnh Gunma " * 10), Simhash("Hà Nội đón đoàn đại biểu tỉnh Gunma, Nhật Bản " * 10)
     assert similarity(a.hash, b.hash) == a.similarity(b)
+
+
+@pytest.mark.parametrize("text", ["", "。", "Hà Nội đón đoàn đại biểu tỉnh Gunma. " * 30, "東京都は日本の首都です。人口は多い。" * 5,
+                                  "The minister received the governor of Gunma in Hanoi on Tuesday."])
+def test_simhash_is_trafilaturas_bit_for_bit(text):
+    from trafilatura.deduplication import Simhash
+
+    from pipelines.stories import simhash
+
+    assert simhash(text) == Simhash(text).hash
