@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import lxml.etree
 import lxml.html
 from cssselect import GenericTranslator
+from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import ArticlePage
 from crawler.sites import SiteRules, host_of, rules_for_url
@@ -575,13 +576,8 @@ class ExtractionPipeline:
         self._drift_warned: set[str] = set()
         self._emitted: dict[str, str] = {}  # url_key of canonical URLs emitted -> the URL emitted
 
-    # Scrapy is imported by the pipeline's methods, not by this module: extraction workers import
-    # the module and need none of it (23 MB and a third of a second each).
-
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        from scrapy.exceptions import NotConfigured
-
         if not crawler.settings.getbool("EXTRACTION_ENABLED", True):
             raise NotConfigured
         workers = crawler.settings.getint("EXTRACTION_WORKERS") or min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS)
@@ -618,8 +614,6 @@ class ExtractionPipeline:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     async def process_item(self, item: Any) -> Any:
-        from scrapy.exceptions import DropItem
-
         if not isinstance(item, ArticlePage):
             return item
         try:

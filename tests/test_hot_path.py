@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 import gzip
-import subprocess
-import sys
 import weakref
 
 import pytest
@@ -17,7 +15,7 @@ from crawler.sites import all_rules
 from crawler.sizelimits import CountingHttpCompressionMiddleware
 from crawler.spiders.base import DEPTH, KIND, spider_for
 from crawler.items import ArticlePage
-from tests.helpers import ROOT, fixture_html
+from tests.helpers import fixture_html
 
 ARTICLE = "https://www.vietnamplus.vn/dien-dan-hop-tac-dia-phuong-viet-nhat-dong-hanh-de-cung-phat-trien-toan-dien-post1077988.vnp"
 
@@ -62,10 +60,3 @@ def test_a_compressed_answer_to_head_is_passed_on_as_received():
                             headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
     middleware = CountingHttpCompressionMiddleware.from_crawler(get_crawler())
     assert middleware.process_response(Request("https://news.example/a", method="HEAD"), response) is response
-
-
-def test_extraction_workers_import_no_scrapy():
-    # A worker imports the module of its function: Scrapy and Twisted would cost each one 23 MB.
-    check = "import sys, pipelines.extraction; print(sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted'}))"
-    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
