@@ -232,7 +232,7 @@ class S3Storage(ArchiveStorage):
         except Exception as exc:  # noqa: BLE001
             raise ArchiveUnavailable(f"ARCHIVE_URI={self.uri} is not writable: {access_reason(exc, self.bucket)}") from exc
 
-    def write_atomic(self, path: str, data: bytes) -> None:
+    def write_atomic(self, path: str, data: bytes | Path) -> None:
         local = self.spooled(path)
         with self._spool_lock(path):
             try:

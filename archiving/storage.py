@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import socket
 import tempfile
 from abc import ABC, abstractmethod
@@ -102,8 +103,11 @@ class ArchiveStorage(ABC):
         """A file as a stream, read as it is consumed."""
 
     @abstractmethod
-    def write_atomic(self, path: str, data: bytes) -> None:
-        """Write a whole file so that readers see the old content or the new, never a part."""
+    def write_atomic(self, path: str, data: bytes | Path) -> None:
+        """Write a whole file so that readers see the old content or the new, never a part.
+
+        ``data`` is the content, or a local file that holds it (copied as a stream: a large
+        file is never held in memory)."""
 
     @abstractmethod
     def delete(self, path: str) -> None:
@@ -313,7 +317,7 @@ class LocalStorage(ArchiveStorage):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def write_atomic(self, path: str, data: bytes) -> None:
+    def write_atomic(self, path: str, data: bytes | Path) -> None:
         try:
             write_file_atomic(self.location(path), data)
         except OSError as exc:
@@ -350,8 +354,10 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def write_file_atomic(target: Path, data: bytes) -> None:
-    """Temporary file beside the target, fsync, rename: the old content or the new, never a part."""
+def write_file_atomic(target: Path, data: bytes | Path) -> None:
+    """Temporary file beside the target, fsync, rename: the old content or the new, never a part.
+
+    ``data``: the bytes, or a file to copy them from as a stream."""
     target.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
@@ -362,7 +368,11 @@ def write_file_atomic(target: Path, data: bytes) -> None:
         os.close(fd)  # removed as a leftover before we locked it: take another name
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, Path):
+                with data.open("rb") as source:
+                    shutil.copyfileobj(source, f, 1 << 20)
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

@@ -114,6 +114,16 @@ def test_write_file_streams_a_local_file_into_the_archive(tmp_path):
     assert storage.read("archive.wacz") == source.read_bytes()
 
 
+def test_atomic_write_takes_its_content_from_a_local_file_too(tmp_path):
+    source = tmp_path / "items.jsonl"
+    source.write_bytes(os.urandom(3 << 20))
+    storage = LocalStorage(str(tmp_path / "archive"))
+    storage.write_atomic("items/news/x.jsonl", b"old\n")
+    storage.write_atomic("items/news/x.jsonl", source)
+    assert storage.read("items/news/x.jsonl") == source.read_bytes()
+    assert os.listdir(tmp_path / "archive/items/news") == ["x.jsonl"]
+
+
 def test_credentials_in_the_archive_uri_are_refused_without_being_repeated():
     with pytest.raises(ArchiveUnavailable) as refused:
         open_archive(settings(ARCHIVE_URI="s3://AKIAEXAMPLE:s3cr3t@bucket/news"))
