@@ -1,6 +1,6 @@
 """Extraction quality and speed on real news pages with ground truth.
 
-    python -m bench.extraction [--devset ../shared/devset] [--limit N] [--split all|tune|holdout]
+    python -m bench.extraction [--devset ../shared/devset] [--limit N] [--split all|tune|holdout|halves]
                                [--variant defaults|best|production ...] [--report bench/reports/extraction.md]
 
 Runs exactly the production extraction (``pipelines.extraction.extract_article``, the
@@ -10,9 +10,14 @@ published settings (``favor_precision=True, include_comments=False``), over:
 - ``fundus/``: full article bodies: word 4-gram shingle precision (averaged over pages
   with output), recall (over all pages) and the F1 of the two averages, as
   article-extraction benchmarks report them;
+- ``readability/``: Readability's article text of real pages, scored the same way, on its
+  news pages and on all its real ones (its ``kind: synthetic`` unit-test pages are left out);
 - ``trafilatura/``: snippets: share of pages whose text holds every ``must_contain``
   and no ``must_not_contain`` snippet;
 - metadata on every page labelled for it: title exact, published day, author, language.
+
+``--split halves`` runs the tune half (even pages of each set) and the holdout half (odd
+pages) one after the other: a rule is worth keeping when it helps on the holdout halves.
 
 Speed is pages per second on one core (one process, the pages already in memory), in
 steady state: each variant runs over the pages once untimed, then once timed.
@@ -45,13 +50,17 @@ class Page:
 
 
 @dataclass
-class Scores:
+class BodyScores:
+    """Word 4-gram shingle scores of whole article bodies: precision over pages with output, recall over all."""
+
     precisions: list[float] = field(default_factory=list)
     recalls: list[float] = field(default_factory=list)
-    # name -> one pass/fail per page that has a label for it
-    checks: dict[str, list[bool]] = field(default_factory=dict)
-    seconds: float = 0.0
-    pages: int = 0
+
+    def add(self, text: str, truth: str) -> None:
+        precision, recall = precision_recall(text, truth)
+        if text.strip():
+            self.precisions.append(precision)
+        self.recalls.append(recall)
 
     @property
     def precision(self) -> float:
@@ -66,6 +75,18 @@ class Scores:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
+
+BODY_SETS = ("fundus", "readability news", "readability real")
+
+
+@dataclass
+class Scores:
+    bodies: dict[str, BodyScores] = field(default_factory=lambda: {name: BodyScores() for name in BODY_SETS})
+    # name -> one pass/fail per page that has a label for it
+    checks: dict[str, list[bool]] = field(default_factory=dict)
+    seconds: float = 0.0
+    pages: int = 0
+
     def check(self, name: str, passed: bool) -> None:
         self.checks.setdefault(name, []).append(passed)
 
@@ -76,7 +97,8 @@ class Scores:
 
 def load(folder: Path, limit: int | None = None, split: str = "all") -> list[Page]:
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
-    ids = sorted(truth)
+    # Readability's unit-test fixtures are synthetic pages, not news: never scored.
+    ids = sorted(i for i in truth if truth[i].get("kind") != "synthetic")
     if split != "all":
         # A fixed half to tune on and the other half to check that tuning generalises.
         ids = [i for n, i in enumerate(ids) if (n % 2 == 0) == (split == "tune")]
@@ -142,9 +164,11 @@ def _flat(text: str | list[str] | None) -> str:
     return " ".join((text or "").split())
 
 
-def evaluate(fundus: list[Page], snippets: list[Page], extract: Callable[[Page], Output]) -> Scores:
+def evaluate(fundus: list[Page], snippets: list[Page], extract: Callable[[Page], Output],
+             readability: list[Page] | None = None) -> Scores:
     scores = Scores()
-    pages = [*fundus, *snippets]
+    readability = readability or []
+    pages = [*fundus, *snippets, *readability]
     # Steady state, as in a crawl's long-lived workers: an untimed first pass pays the one-time
     # costs (imports, models, caches; dateparser builds its per-locale patterns once, 1.5 s).
     for page in pages:
@@ -153,10 +177,11 @@ def evaluate(fundus: list[Page], snippets: list[Page], extract: Callable[[Page],
     outputs = [extract(page) for page in pages]
     scores.seconds, scores.pages = time.process_time() - started, len(outputs)
     for page, out in zip(fundus, outputs):
-        precision, recall = precision_recall(out.text, page.truth["articleBody"])
-        if out.text.strip():
-            scores.precisions.append(precision)
-        scores.recalls.append(recall)
+        scores.bodies["fundus"].add(out.text, page.truth["articleBody"])
+    for page, out in zip(readability, outputs[len(fundus) + len(snippets):]):
+        scores.bodies["readability real"].add(out.text, page.truth["articleBody"])
+        if page.truth.get("kind") == "news":
+            scores.bodies["readability news"].add(out.text, page.truth["articleBody"])
     for page, out in zip(snippets, outputs[len(fundus):]):
         text = _flat(out.text)
         scores.check("snippets", all(_flat(s) in text for s in _list(page.truth.get("must_contain"))) and not any(
@@ -177,27 +202,37 @@ def evaluate(fundus: list[Page], snippets: list[Page], extract: Callable[[Page],
 
 
 def report(devset: Path, limit: int | None, split: str, variants: list[str]) -> str:
+    lines = []
+    for half in (("tune", "holdout") if split == "halves" else (split,)):
+        lines += _report_split(devset, limit, half, variants)
+    return "\n".join(lines) + "\n"
+
+
+def _report_split(devset: Path, limit: int | None, split: str, variants: list[str]) -> list[str]:
     fundus = load(devset / "fundus", limit, split)
     snippets = load(devset / "trafilatura", limit, split)
+    readability = load(devset / "readability", limit, split) if (devset / "readability").is_dir() else []
     text_rows, meta_rows = [], []
     for key in variants:
         name, extract = VARIANTS[key]
-        scores = evaluate(fundus, snippets, extract)
-        text_rows.append(
-            f"| {name} | {scores.precision:.3f} | {scores.recall:.3f} | {scores.f1:.3f} | {scores.rate('snippets')} "
-            f"| {scores.pages / scores.seconds:.1f} |"
-        )
+        scores = evaluate(fundus, snippets, extract, readability)
+        bodies = " | ".join(f"{b.precision:.3f} | {b.recall:.3f} | **{b.f1:.3f}**" for b in scores.bodies.values())
+        text_rows.append(f"| {name} | {bodies} | {scores.rate('snippets')} | {scores.pages / scores.seconds:.1f} |")
         meta_rows.append(f"| {name} | " + " | ".join(scores.rate(c) for c in ("title", "date", "author", "language")) + " |")
-        print(text_rows[-1], file=sys.stderr, flush=True)
-    labelled = {c: sum(1 for p in [*fundus, *snippets] if p.truth.get(k)) for c, k in
+        print(f"[{split}] {text_rows[-1]}", file=sys.stderr, flush=True)
+    pages = [*fundus, *snippets, *readability]
+    labelled = {c: sum(1 for p in pages if p.truth.get(k)) for c, k in
                 (("title", "title"), ("date", "date"), ("author", "author"), ("language", "lang"))}
-    return "\n".join([
-        f"# Extraction benchmark ({len(fundus)} fundus pages, {len(snippets)} trafilatura pages, split {split})",
+    news = sum(1 for p in readability if p.truth.get("kind") == "news")
+    header = " | ".join(f"{name} P | {name} R | {name} F1" for name in BODY_SETS)
+    return [
+        f"# Extraction benchmark, split {split}: {len(fundus)} fundus pages, {len(readability)} real readability pages "
+        f"({news} news), {len(snippets)} trafilatura pages",
         "",
         "## Text",
         "",
-        "| variant | fundus P | fundus R | fundus F1 | snippets ok | pages/s per core |",
-        "|---|---|---|---|---|---|",
+        f"| variant | {header} | snippets ok | pages/s per core |",
+        "|---|" + "---|" * (3 * len(BODY_SETS) + 2),
         *text_rows,
         "",
         "## Metadata (share of labelled pages right)",
@@ -206,15 +241,16 @@ def report(devset: Path, limit: int | None, split: str, variants: list[str]) -> 
          f"| author (n={labelled['author']}) | language (n={labelled['language']}) |"),
         "|---|---|---|---|---|",
         *meta_rows,
-    ]) + "\n"
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET, help="folder with fundus/ and trafilatura/")
+    parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET, help="folder with fundus/, trafilatura/ and readability/")
     parser.add_argument("--limit", type=int, help="only the first N pages of each set")
-    parser.add_argument("--split", choices=["all", "tune", "holdout"], default="all",
-                        help="every page, or the even (tune) or odd (holdout) half of each set")
+    parser.add_argument("--split", choices=["all", "tune", "holdout", "halves"], default="all",
+                        help="every page, the even (tune) or odd (holdout) half of each set, or both halves in turn")
     parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="run only these (repeatable)")
     parser.add_argument("--report", type=Path, default=Path("bench/reports/extraction.md"))
     args = parser.parse_args(argv)
