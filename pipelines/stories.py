@@ -256,7 +256,10 @@ def _role(item: Article, originals: list[Article], first: Article) -> str:
         return "original"
     same_language = [o for o in originals if o.record.get("language") == item.record.get("language")]
     if not same_language:
-        return "translation"
+        # A translation says so: it credits an original, or the two link each other as language
+        # versions. A report in another language that names no original is its own text.
+        linked = any(o.key in item.refers_to or item.key in o.refers_to for o in originals)
+        return "translation" if linked else "retelling"
     if any(similarity(o.simhash, item.simhash) >= NEAR_COPY for o in same_language):
         return "republication"
     return "retelling"

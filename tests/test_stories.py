@@ -92,11 +92,11 @@ def test_story_index_gives_every_page_of_the_seed_story_its_role(demo_archive):
     # The archive's index, written by the last crawl to end, sees every article.
     roles = seed_story_roles(demo_archive / "stories/index.jsonl")
     assert roles == {
-        MAIN[0]: "translation",    # www.vietnam.vn/en
-        MAIN[1]: "translation",    # lecourrier.vn, French
+        MAIN[0]: "translation",    # www.vietnam.vn/en, crediting VietnamPlus
+        MAIN[1]: "retelling",      # lecourrier.vn, French: its own report, crediting no original
         MAIN[2]: "republication",  # huengaynay.vn: the VietnamPlus text, copied
-        MAIN[3]: "translation",    # en.sggp.org.vn
-        MAIN[4]: "translation",    # www.vietnam.vn/nl
+        MAIN[3]: "retelling",      # en.sggp.org.vn: its own report, crediting no original
+        MAIN[4]: "translation",    # www.vietnam.vn/nl, crediting Nhân Dân
         MAIN[5]: "original",       # www.vietnamplus.vn, cited
         MAIN[6]: "original",       # nhandan.vn, cited
     }
