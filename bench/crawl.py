@@ -251,7 +251,6 @@ def measure(articles: int, seed: int, phases: list[str], work: Path, repeat: int
     site, server_root = work / "site", work / "nginx"
     site.mkdir()
     cores = os.cpu_count() or 1
-    results = []
     with Nginx(site, server_root, http_extra=GZIP) as server:
         print(f"Generating {articles} articles (seed {seed})...", flush=True)
         paths = generate(site, articles, server.base, seed)
@@ -265,7 +264,7 @@ def measure(articles: int, seed: int, phases: list[str], work: Path, repeat: int
             if baseline is not None and name in ("archive-only", "product"):
                 runs.append((name, baseline))
         best: dict[str, Phase] = {}
-        for (name, checkout), _ in ((run, turn) for turn in range(repeat) for run in runs):
+        for name, checkout in runs * repeat:
             label = f"{name} ({baseline_name})" if checkout else name
             out = work / name
             shutil.rmtree(out, ignore_errors=True)

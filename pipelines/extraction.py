@@ -538,12 +538,14 @@ def give_back_memory() -> None:
         libc.malloc_trim(0)
 
 
-def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int) -> dict[str, Any]:
+def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int,
+                      story_features: bool = True) -> dict[str, Any]:
     """``extract_article`` in a pool worker (language left to the crawl), with the text's story features
-    (``text_features``), then the page's memory back."""
+    (``text_features``) when stories are on, then the page's memory back."""
     try:
         extracted = extract_article(html, url, content_language, max_elements, detect_language=False)
-        extracted["text_features"] = TextFeatures.of(extracted["title"], extracted["text"]) if extracted["text"] else None
+        wanted = story_features and extracted["text"]
+        extracted["text_features"] = TextFeatures.of(extracted["title"], extracted["text"]) if wanted else None
         return extracted
     finally:
         give_back_memory()
@@ -575,6 +577,8 @@ class ExtractionPipeline:
         self._pool: ProcessPoolExecutor | None = None
         self._drift_warned: set[str] = set()
         self._emitted: dict[str, str] = {}  # url_key of canonical URLs emitted -> the URL emitted
+        # The story index (pipelines.storyindex) takes them from the record; without it, no need.
+        self.story_features = crawler.settings.getbool("STORIES_ENABLED", True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -618,7 +622,7 @@ class ExtractionPipeline:
             return item
         try:
             extracted = await self._in_worker(
-                extract_in_worker, item.html, item.url, item.content_language, self.max_elements)
+                extract_in_worker, item.html, item.url, item.content_language, self.max_elements, self.story_features)
         except TooComplex as exc:
             self.stats.inc_value("extraction/too_complex")
             raise DropItem(

@@ -8,7 +8,7 @@ import pytest
 from archiving.layout import text_base
 from crawler.urls import url_key
 from pipelines.stories import article, evidence_tokens, features, fold, from_features
-from tests.helpers import item_feeds, replay_crawl
+from tests.helpers import fixture_html, item_feeds, replay_crawl
 
 VNP, ND, VNVN = "https://www.vietnamplus.vn", "https://nhandan.vn", "https://www.vietnam.vn"
 MAIN = [
@@ -188,3 +188,14 @@ def test_simhash_is_trafilaturas_bit_for_bit(text):
     from pipelines.stories import simhash
 
     assert simhash(text) == Simhash(text).hash
+
+
+def test_extraction_computes_story_features_only_when_stories_are_on():
+    from pipelines.extraction import extract_in_worker
+    from pipelines.stories import TextFeatures
+
+    url = f"{VNP}/dien-dan-hop-tac-dia-phuong-viet-nhat-dong-hanh-de-cung-phat-trien-toan-dien-post1077988.vnp"
+    html = fixture_html(url)
+    on = extract_in_worker(html, url, None, 0)
+    assert on["text_features"] == TextFeatures.of(on["title"], on["text"])
+    assert extract_in_worker(html, url, None, 0, story_features=False)["text_features"] is None
