@@ -25,6 +25,8 @@ FURNITURE_MAX_WORDS = 30
 # article itself (results, ingredients, steps) are not links, and stay.
 LINK_LIST_MIN_RUN = 3
 LINK_LIST_MAX_WORDS = 15
+# A sentence that introduces a list ends with a colon; a label ("Tags:") is shorter.
+INTRODUCTION_MIN_WORDS = 4
 
 # Each pattern must match the whole line: a phrase that opens a real sentence ("Partager
 # ses connaissances...", "Copyright law reform...") is not furniture.
@@ -37,6 +39,7 @@ _POINTER = (  # a label alone on its line, or followed by a link title (no sente
     r"not(?:as|icias)\s+relacionadas|leia\s+também|veja\s+também|leggi\s+anche|les\s+også|läs\s+också|"
     r"czytaj\s+(?:też|także|więcej)|zobacz\s+(?:też|także)|dowiedz\s+się\s+więcej"
 )
+_POINTER_START = re.compile(rf"^(?:{_POINTER})\b", re.IGNORECASE)
 _FURNITURE = re.compile(
     rf"""^(?:
         (?:{_POINTER})(?:(?:\s*[:»>|]|\s+[–—-])\s*\S.*[^.!])?$ |
@@ -217,15 +220,25 @@ def _is_link_item(paragraph: str, link_texts: Collection[str]) -> bool:
     return item != paragraph and word_count(item) <= LINK_LIST_MAX_WORDS and item in link_texts
 
 
+def _introduces_own_list(paragraph: str) -> bool:
+    """A sentence ending in a colon, and not a pointer ("Mehr zum Thema finden Sie hier:")."""
+    return (paragraph.endswith(":") and word_count(paragraph) >= INTRODUCTION_MIN_WORDS
+            and not _POINTER_START.match(paragraph))
+
+
 def drop_link_lists(paragraphs: list[str], link_texts: Collection[str]) -> list[str]:
-    """Runs of short bullet items that are each a link's text on the page: teaser lists."""
+    """Runs of short bullet items that are each a link's text on the page: teaser lists.
+
+    A list the article introduces itself ("The plan draws on three studies:") is its own.
+    """
     kept: list[str] = []
     run: list[str] = []
     for paragraph in [*paragraphs, ""]:
         if paragraph and _is_link_item(paragraph, link_texts):
             run.append(paragraph)
             continue
-        if len(run) < LINK_LIST_MIN_RUN:
+        introduced = bool(kept) and _introduces_own_list(kept[-1])
+        if len(run) < LINK_LIST_MIN_RUN or introduced:
             kept.extend(run)
         run = []
         if paragraph:
@@ -233,9 +246,20 @@ def drop_link_lists(paragraphs: list[str], link_texts: Collection[str]) -> list[
     return kept
 
 
+# A picture's caption ends with its credit: "(Photo: VNA)", "(Ảnh: TTXVN)". A caption is a
+# sentence or two; trafilatura prints one laid out as a table as a row ("| ... |").
+CAPTION_MAX_WORDS = 60
+_CAPTION = re.compile(
+    r"^\|?.*\((?:photo|ảnh|foto|bild|crédits?\s+photos?|photo\s+credits?|picture|image)\s*:\s*[^()]{1,60}\)\.?\s*\|?$",
+    re.IGNORECASE,
+)
+
+
 def is_furniture(paragraph: str) -> bool:
-    """"Read more" lines, prompts to the reader, photo credits, copyright and share lines, ad labels."""
+    """"Read more" lines, prompts to the reader, photo credits and captions, copyright and share lines, ad labels."""
     words = word_count(paragraph)
+    if words <= CAPTION_MAX_WORDS and _CAPTION.match(paragraph):
+        return True
     if words > FURNITURE_MAX_WORDS:
         return words <= DISCLOSURE_MAX_WORDS and bool(_DISCLOSURE.search(paragraph) or paragraph.startswith("©"))
     line = paragraph.lstrip("-•>» ")
@@ -253,10 +277,19 @@ def drop_furniture(paragraphs: list[str]) -> list[str]:
     return [p for p in paragraphs if not is_furniture(p) and not is_credit_line(p)]
 
 
+def drop_lines_of(paragraphs: list[str], not_article: Collection[str]) -> list[str]:
+    """Lines the page prints in blocks that are not its article (``pipelines.blocks``: squashed texts)."""
+    if not not_article:
+        return paragraphs
+    return [p for p in paragraphs if squash(p) not in not_article]
+
+
 def clean_paragraphs(
     paragraphs: list[str], headlines: Iterable[str], link_texts: Collection[str] = (), authors: Iterable[str] = (),
+    not_article: Collection[str] = (),
 ) -> list[str]:
     """Every rule, in the order that lets each see what the previous left."""
+    paragraphs = drop_lines_of(paragraphs, not_article)
     paragraphs = drop_headlines(paragraphs, list(headlines))
     paragraphs = drop_bylines(paragraphs, authors)
     paragraphs = drop_furniture(paragraphs)

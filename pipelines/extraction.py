@@ -39,6 +39,7 @@ from pipelines.authors import clean_authors, publisher_names
 from pipelines.cleaning import clean_paragraphs, normalize_space, squash, word_count
 from pipelines.evaluation import shingles
 from pipelines.jsonld import JsonLd
+from pipelines.blocks import related_lines, site_link_texts
 from pipelines.stories import TextFeatures
 from pipelines.titles import choose_title, domain_label
 
@@ -333,10 +334,6 @@ def _printed_first(texts: Iterable[str], wanted: str, other: str) -> bool:
     return wanted_at >= 0 and (other_at < 0 or wanted_at <= other_at)
 
 
-def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
-    return {text for text in (normalize_space(a.text_content()) for a in tree.iter("a")) if text}
-
-
 EMPTY = {
     "title": None, "author": None, "published": None, "language": None, "declared_language": None,
     "section": None, "tags": [],
@@ -410,8 +407,9 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
     authors = [a.strip() for a in (author or "").split(";")]
     paragraphs = _paragraphs(body)
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.
-    links = _link_texts(tree) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
-    paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors)
+    links = site_link_texts(tree, url) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
+    paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors,
+                                  not_article=related_lines(tree, url))
     if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:

@@ -38,11 +38,13 @@ def free_port_closed() -> int:
         return s.getsockname()[1]
 
 
-def replay_crawl(tmp_path: Path, spider: str, *args: str) -> tuple[list[dict], dict, str]:
-    """A crawl replayed from the fixtures: its article records, its stats and its log."""
+def replay_crawl(
+    tmp_path: Path, spider: str, *args: str, replay: Path | str = "tests/fixtures",
+) -> tuple[list[dict], dict, str]:
+    """A crawl replayed from the fixtures (or another recording): its article records, its stats and its log."""
     archive, stats = tmp_path / "archive", tmp_path / "stats.json"
     result = run_scrapy([
-        "crawl", spider, "-s", "REPLAY=tests/fixtures", "-s", f"ARCHIVE_URI={archive}", "-s", f"STATS_FILE={stats}", *args,
+        "crawl", spider, "-s", f"REPLAY={replay}", "-s", f"ARCHIVE_URI={archive}", "-s", f"STATS_FILE={stats}", *args,
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(line) for p in item_feeds(archive, spider) for line in p.read_text().splitlines()]

@@ -266,3 +266,28 @@ def test_date_line_at_the_top_is_dropped(dateline):
 def test_sentence_about_the_author_or_a_date_stays():
     paragraphs = ["Nina Magoley spoke to firefighters in Essen.", "Stand der Dinge: 16.000 Betroffene", BODY]
     assert drop_bylines(paragraphs, authors=["Nina Magoley"]) == paragraphs
+
+
+@pytest.mark.parametrize("line", [
+    "Chủ tịch nước Võ Văn Thưởng tiếp Thống đốc tỉnh Gunma Yamamoto Ichita. (Ảnh: TTXVN)",
+    "| Students practise at a microelectronics laboratory in Ho Chi Minh City (Photo: SGGP) |",
+    "Le vice-Premier ministre reçoit la délégation d'Osaka (Crédit photo : VNA/CVN)",
+])
+def test_picture_captions_ending_with_their_credit_are_furniture(line):
+    assert is_furniture(line)
+
+
+def test_a_sentence_that_mentions_a_photo_is_not_a_caption():
+    assert not is_furniture("The minister (photo: left) said the talks, which ran late into the night, had been worth it.")
+
+
+def test_a_link_list_the_article_introduces_stays():
+    bullets = [f"- {t}" for t in TEASERS]
+    intro = "The ministry published three documents on the agreement:"
+    assert drop_link_lists([BODY, intro, *bullets], link_texts=set(TEASERS)) == [BODY, intro, *bullets]
+
+
+def test_a_pointer_ending_with_a_colon_does_not_make_a_teaser_list_the_articles():
+    bullets = [f"- {t}" for t in TEASERS]
+    pointer = "Mehr zum Thema finden Sie auch im wöchentlichen Zins-Check:"
+    assert drop_link_lists([BODY, pointer, *bullets], link_texts=set(TEASERS)) == [BODY, pointer]
