@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.evaluation import precision_recall
-from pipelines.extraction import one_thread_per_worker
+from pipelines.workers import one_thread_per_worker
 
 DEFAULT_DEVSET = Path(__file__).resolve().parent.parent.parent / "shared" / "devset"
 

@@ -102,6 +102,7 @@ class Addon:
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.outcome.RunSummary", 850)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.policy.CrawlPolicyPipeline", 350)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)
         settings.set("ARCHIVE_STORAGES_BASE", STORAGES_BASE, priority=PRIORITY)
         # A JOBDIR that a killed crawl resumes without losing a request (crawler.jobdir).

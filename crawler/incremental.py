@@ -24,13 +24,13 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from crawler.dates import parse_datetime
 from crawler.state import CrawlState, PageState, crawl_state, now
 from crawler.urls import url_key
 
@@ -100,19 +100,8 @@ def parse_listed_date(value: str | None, tz: tzinfo | None = None) -> float | No
 
     A date printed without an offset is in ``tz`` (the site's zone), else UTC.
     """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        if value[:4].isdigit():
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        else:
-            parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz or timezone.utc)
-    return parsed.timestamp()
+    parsed = parse_datetime(value, tz or timezone.utc)
+    return parsed.timestamp() if parsed else None
 
 
 class IncrementalMiddleware:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+import lxml.html
+
 from pipelines.cleaning import normalize_space, words
 from pipelines.jsonld import JsonLd
 
@@ -89,3 +91,9 @@ def _as_printed(name: str, printed: Callable[[], str]) -> str:
     if found is None or words(found[0]) != words(name):
         return name
     return normalize_space(found[0])
+
+
+def printed_names(tree: lxml.html.HtmlElement, visible_text: str) -> str:
+    """Where a page spells its authors' names: its text, meta tags and JSON-LD (not links or classes)."""
+    return "\n".join([visible_text, *tree.xpath("//meta/@content"),
+                      *tree.xpath('//script[@type="application/ld+json"]/text()')])

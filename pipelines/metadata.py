@@ -2,7 +2,7 @@
 
 ``trafilatura.extract_metadata`` also searches the page for a date (htmldate) and a licence
 on every page: a fifth of its time. The record's published date comes from the page's own
-markup first (``pipelines.extraction._published``), so htmldate runs only on the pages
+markup first (``pipelines.published``), so htmldate runs only on the pages
 whose markup states none, and no record has a licence field.
 """
 

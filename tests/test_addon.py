@@ -20,6 +20,7 @@ def test_components_and_defaults_are_wired():
     settings = settings_after_addon()
     assert settings.getdict("ITEM_PIPELINES") == {
         "pipelines.extraction.ExtractionPipeline": 300,
+        "pipelines.policy.CrawlPolicyPipeline": 350,
         "pipelines.textstore.TextStorePipeline": 800,
     }
     assert "pipelines.warc.WarcCapture" in settings.getdict("EXTENSIONS")

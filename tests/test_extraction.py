@@ -1,3 +1,4 @@
+import asyncio
 import json
 import os
 
@@ -5,33 +6,13 @@ import pytest
 
 from archiving.layout import article_id
 from crawler.items import ArticlePage
-from crawler.sites import SiteRules, rules_for_url
-from pipelines import extraction
-from pipelines.extraction import build_record, content_digest, extract_article, parse_datetime
+from crawler.sites import rules_for_url
+from pipelines import body, language, workers
+from pipelines.extraction import extract_article
+from pipelines.record import build_record, content_digest
 from tests.helpers import fixture_html
 
 VNP_ORIGINAL = "https://www.vietnamplus.vn/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban-post1079147.vnp"
-HUE = SiteRules(name="t", timezone="+07:00", date_formats=["%d/%m/%Y %H:%M"])
-
-
-def test_offset_without_colon_is_normalised():
-    assert parse_datetime("2025-11-25T13:12:00+0700", HUE) == "2025-11-25T13:12:00+07:00"
-
-
-def test_printed_date_gets_the_site_zone():
-    assert parse_datetime("Thứ Ba, 25/11/2025 15:50", HUE) == "2025-11-25T15:50:00+07:00"
-
-
-def test_utc_date_keeps_its_offset():
-    assert parse_datetime("2025-11-25T08:50:00Z", HUE) == "2025-11-25T08:50:00+00:00"
-
-
-def test_naive_date_without_a_site_zone_stays_naive():
-    assert parse_datetime("2025-11-25 15:50", SiteRules(name="g")) == "2025-11-25T15:50:00"
-
-
-def test_unparseable_date_is_unknown():
-    assert parse_datetime("hôm qua", HUE) is None
 
 
 def test_photo_caption_and_related_box_inside_the_body_are_pruned():
@@ -136,9 +117,9 @@ def test_description_the_page_does_not_print_is_not_added_to_the_text():
 def test_short_precision_text_is_retried_in_balanced_mode(monkeypatch, precise_words, balanced_words, page_words,
                                                           chosen):
     words = {"precision": precise_words, "balanced": balanced_words}
-    monkeypatch.setattr(extraction, "_trafilatura_text", lambda tree, url, mode: " ".join([mode] * words[mode]))
+    monkeypatch.setattr(body, "trafilatura_text", lambda tree, url, mode: " ".join([mode] * words[mode]))
     page_text = "word " * page_words
-    assert extraction._generic_body(None, "https://example.org/a", lambda: page_text).split()[0] == chosen
+    assert body.generic_body(None, "https://example.org/a", lambda: page_text).split()[0] == chosen
 
 
 def test_standfirst_printed_with_inline_markup_is_found():
@@ -204,14 +185,14 @@ def test_trafilatura_text_leaves_the_tree_untouched(mode):
     import lxml.etree
     from trafilatura.utils import load_html
 
-    from pipelines.extraction import _trafilatura_text
+    from pipelines.body import trafilatura_text
 
     page = _article_page({}, paragraphs=6).replace("</article>", (
         "</article><div id='comments'><p>A reader wrote a long comment about the forum and the province.</p></div>"
         "<div class='infinite-scroll'><p>The next article, appended below this one.</p></div>"))
     tree = load_html(page)
     before = lxml.etree.tostring(tree)
-    assert "Paragraph 5" in _trafilatura_text(tree, "https://example.org/news/forum-1.html", mode)
+    assert "Paragraph 5" in trafilatura_text(tree, "https://example.org/news/forum-1.html", mode)
     assert lxml.etree.tostring(tree) == before
 
 
@@ -312,10 +293,10 @@ def test_a_page_that_declares_no_language_gets_the_detected_one():
 
 
 def test_extraction_workers_keep_numerical_libraries_on_one_thread(monkeypatch):
-    for name in extraction._NATIVE_THREAD_SETTINGS:
+    for name in workers._NATIVE_THREAD_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own setting stays
-    extraction.one_thread_per_worker()
+    workers.one_thread_per_worker()
     import os
 
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
@@ -333,18 +314,15 @@ def test_a_detected_language_without_a_two_letter_code_is_not_recorded(monkeypat
         def classify(self, text):
             return "yue", 0.99
 
-    monkeypatch.setattr(extraction, "_language_identifier", Cantonese)
+    monkeypatch.setattr(language, "language_identifier", Cantonese)
     assert extract_article(_page_in("en", _GERMAN, 4), "https://example.org/a.html")["language"] == "en"
 
 
-def test_the_extraction_pool_starts_its_workers_on_one_thread(monkeypatch):
-    from scrapy.utils.test import get_crawler
-
-    for name in extraction._NATIVE_THREAD_SETTINGS:
+def test_the_worker_pool_starts_its_workers_on_one_thread(monkeypatch):
+    for name in workers._NATIVE_THREAD_SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    pipeline = extraction.ExtractionPipeline.from_crawler(get_crawler(settings_dict={"EXTRACTION_WORKERS": 1}))
-    pipeline.open_spider()
+    pool = workers.WorkerPool(1)
     try:
-        assert pipeline._pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(timeout=60) == "1"
+        assert asyncio.run(pool.run(os.getenv, "OPENBLAS_NUM_THREADS")) == "1"
     finally:
-        pipeline.close_spider()
+        pool.shutdown()

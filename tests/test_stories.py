@@ -162,7 +162,7 @@ def test_text_features_travel_with_an_article_record_but_never_in_its_fields():
     from itemadapter import ItemAdapter
 
     from archiving.layout import article_json
-    from pipelines.extraction import ArticleRecord
+    from pipelines.record import ArticleRecord
     from pipelines.stories import TextFeatures
 
     record = ArticleRecord({"url": f"{VNP}/a-b-c-post1.vnp", "text": "Ông Lê Hoài Trung tiếp ông Yamamoto."})

@@ -6,7 +6,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from archiving.layout import article_id
-from pipelines.extraction import content_digest
+from pipelines.record import content_digest
 from pipelines.textstore import TextStorePipeline
 
 URL = "https://www.vietnamplus.vn/a-post1.vnp"

@@ -13,8 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from datetime import date, datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from scrapy.spiders import SitemapSpider
 from scrapy.utils.response import get_base_url
 
 from crawler.citations import same_site, seed_citations
+from crawler.dates import parse_day
 from crawler.incremental import LISTED_AT, parse_listed_date, settle
 from crawler.items import ArticlePage
 from crawler.links import RELATED_RELATIONS, Link, page_links
@@ -222,17 +222,15 @@ class NewsSpider(SitemapSpider):
             if not url:
                 continue
             published = item.xpath("pubDate/text() | published/text() | updated/text()").get()
-            if self._published_before_since(published, rfc822=True) and not self._wanted_by_seed(url):
+            if self._published_before_since(published) and not self._wanted_by_seed(url):
                 self.crawler.stats.inc_value("news/skipped/before_since")
                 continue
             self.crawler.stats.inc_value("news/discovered/feed")
             yield self._listed(url, published)
 
-    def _published_before_since(self, value: str | None, rfc822: bool = False) -> bool:
+    def _published_before_since(self, value: str | None) -> bool:
         since = self.params.since
-        if since is None or not value:
-            return False
-        published = _parse_date(value.strip(), rfc822)
+        published = parse_day(value) if since is not None else None
         return published is not None and published < since
 
     # -- pages -------------------------------------------------------------------------------
@@ -410,15 +408,6 @@ def news_publication_dates(sitemap: bytes) -> dict[str, str]:
         if loc and published:
             dates[loc.strip()] = published.strip()
     return dates
-
-
-def _parse_date(value: str, rfc822: bool = False) -> date | None:
-    try:
-        if rfc822 and not value[:4].isdigit():
-            return parsedate_to_datetime(value).date()
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def spider_for(rules: SiteRules) -> type[NewsSpider]:
