@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ EVIDENCE_DAYS = 3  # published this close, or never linked by evidence alone
 EVIDENCE_SCORE = 0.25  # weighted Jaccard of the two articles' evidence
 EVIDENCE_MIN_SHARED = 3  # rare names/numbers two articles must share
 RARE_SHARE = 0.15  # a token in more than this share of the archive's articles is not evidence
+RARE_FLOOR = 60  # ... a share taken of this many articles at least: a name in 9 articles is rare in any archive
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d[\d.,]*\d|\d", re.UNICODE)
 
@@ -141,6 +143,54 @@ def similarity(a: int, b: int) -> float:
     return (SIMHASH_BITS - (a ^ b).bit_count()) / SIMHASH_BITS
 
 
+NEAR_COPY_BITS = int(SIMHASH_BITS * (1 - NEAR_COPY) + 1e-9)  # 6: bits two near-copies may differ in
+
+
+def _bands(bits: int, count: int) -> list[tuple[int, int]]:
+    """(shift, mask) of ``count`` contiguous bands covering ``bits`` bits."""
+    edges = [round(bits * i / count) for i in range(count + 1)]
+    return [(lo, (1 << (hi - lo)) - 1) for lo, hi in itertools.pairwise(edges)]
+
+
+_BANDS = _bands(SIMHASH_BITS, NEAR_COPY_BITS + 1)
+
+
+def _apart(a: Article, b: Article) -> bool:
+    """Published more than EVIDENCE_DAYS apart (never, when a date is unknown)."""
+    if not (a.published and b.published):
+        return False
+    return abs((a.published - b.published).total_seconds()) > EVIDENCE_DAYS * 86400
+
+
+def _pairs(groups: Iterable[list[Article]]) -> Iterator[tuple[Article, Article]]:
+    """Every two articles of a group, each pair once however many groups they share."""
+    seen: set[tuple[str, str]] = set()
+    for group in groups:
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                pair = (a.key, b.key) if a.key < b.key else (b.key, a.key)
+                if pair not in seen:
+                    seen.add(pair)
+                    yield a, b
+
+
+def rare_weights(items: list[Article]) -> dict[str, float]:
+    """The evidence tokens of an archive and their weights (inverse document frequency).
+
+    Evidence is what crosses languages (names, places, numbers), and is rare: a word seen in one
+    language only is that language's vocabulary, not evidence. Rarity is a share of the archive's
+    articles, taken of RARE_FLOOR articles at least: in a small archive one story is a large
+    share of it, and its own names would otherwise count as common and stop linking it."""
+    df = Counter(token for item in items for token in item.tokens)
+    languages: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        for token in item.tokens:
+            languages[token].add(item.record.get("language") or "")
+    size = max(len(items), RARE_FLOOR)
+    limit = max(2, RARE_SHARE * size)
+    return {t: math.log(size / n) for t, n in df.items() if n <= limit and len(languages[t]) >= 2}
+
+
 class Stories:
     """Connected components of linked articles (union-find)."""
 
@@ -160,7 +210,7 @@ class Stories:
         return key
 
     def _union(self, a: str, b: str, reason: str) -> None:
-        self.reasons[tuple(sorted((a, b)))] = reason
+        self.reasons.setdefault(tuple(sorted((a, b))), reason)  # the first: cites, then near-copy, then evidence
         root_a, root_b = self._find(a), self._find(b)
         if root_a != root_b:
             self._parent[root_b] = root_a
@@ -171,39 +221,32 @@ class Stories:
             for other in item.refers_to:
                 if other in self.articles:
                     self._union(item.key, other, "cites")
-        df = Counter(token for item in items for token in item.tokens)
-        languages: dict[str, set[str]] = defaultdict(set)
-        for item in items:
-            for token in item.tokens:
-                languages[token].add(item.record.get("language") or "")
-        limit = max(2, RARE_SHARE * len(items))
-        # Evidence is what crosses languages (names, places, numbers), and is rare: a word
-        # seen in one language only is that language's vocabulary, not evidence.
-        idf = {t: math.log(len(items) / n) for t, n in df.items() if n <= limit and len(languages[t]) >= 2}
+        self._link_near_copies(items)
+        idf = rare_weights(items)
         # Block on rare tokens: only articles sharing one are compared.
         postings: dict[str, list[Article]] = defaultdict(list)
         for item in items:
             for token in item.tokens & idf.keys():
                 postings[token].append(item)
-        seen: set[tuple[str, str]] = set()
-        for group in postings.values():
-            for i, a in enumerate(group):
-                for b in group[i + 1 :]:
-                    pair = (a.key, b.key) if a.key < b.key else (b.key, a.key)
-                    if pair in seen:
-                        continue
-                    seen.add(pair)
-                    if reason := self._evidence(a, b, idf):
-                        self._union(a.key, b.key, reason)
+        for a, b in _pairs(postings.values()):
+            if reason := self._evidence(a, b, idf):
+                self._union(a.key, b.key, reason)
+
+    def _link_near_copies(self, items: list[Article]) -> None:
+        """Texts in one language whose Simhashes differ in at most NEAR_COPY_BITS bits, whatever else the
+        archive holds. Cut into NEAR_COPY_BITS + 1 bands, two such hashes agree on one band at least
+        (pigeonhole): only articles sharing a band are compared."""
+        buckets: dict[tuple[str, int, int], list[Article]] = defaultdict(list)
+        for item in items:
+            for band, (shift, mask) in enumerate(_BANDS):
+                buckets[item.record.get("language") or "", band, (item.simhash >> shift) & mask].append(item)
+        for a, b in _pairs(buckets.values()):
+            if not _apart(a, b) and similarity(a.simhash, b.simhash) >= NEAR_COPY:
+                self._union(a.key, b.key, "near-copy")
 
     @staticmethod
     def _evidence(a: Article, b: Article, idf: dict[str, float]) -> str | None:
-        if a.published and b.published and abs((a.published - b.published).total_seconds()) > EVIDENCE_DAYS * 86400:
-            return None
-        same_language = a.record.get("language") == b.record.get("language")
-        if same_language and similarity(a.simhash, b.simhash) >= NEAR_COPY:
-            return "near-copy"
-        if not (a.published and b.published):
+        if not (a.published and b.published) or _apart(a, b):
             return None
         rare_a, rare_b = a.tokens & idf.keys(), b.tokens & idf.keys()
         shared = rare_a & rare_b

@@ -1,14 +1,17 @@
 """One story across sites and languages, and distractors that stay out of it."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 
 from archiving.layout import text_base
+from crawler.sites import rules_for_url
 from crawler.urls import url_key
-from pipelines.stories import article, evidence_tokens, features, fold, from_features
-from tests.helpers import fixture_html, item_feeds, replay_crawl
+from pipelines.stories import Stories, article, evidence_tokens, features, fold, from_features
+from tests.helpers import fixture_html, item_feeds, replay_crawl, run_scrapy
 
 VNP, ND, VNVN = "https://www.vietnamplus.vn", "https://nhandan.vn", "https://www.vietnam.vn"
 MAIN = [
@@ -36,6 +39,7 @@ DISTRACTORS = [
     ["https://lecourrier.vn/forum-de-cooperation-decentralisee-vietnam-japon-batir-un-avenir-durable/1296087.html"],
 ]
 LABELLED = [MAIN, *DISTRACTORS]
+SEEDS = MAIN[:5]  # the five seed pages; MAIN[5:] are the two originals they cite or republish
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +106,109 @@ def test_story_index_gives_every_page_of_the_seed_story_its_role(demo_archive):
     }
 
 
+def crawl_one_at_a_time(archive: Path, urls: list[str]) -> Path:
+    """Each URL crawled alone (``-a url=`` by its site's spider, default settings) into one archive."""
+    for url in urls:
+        result = run_scrapy(["crawl", rules_for_url(url).name, "-a", f"url={url}",
+                             "-s", "REPLAY=tests/fixtures", "-s", f"ARCHIVE_URI={archive}"])
+        assert result.returncode == 0, f"{url}: {result.stderr[-3000:]}"
+    return archive
+
+
+@pytest.fixture(scope="module")
+def seeds_alone(tmp_path_factory) -> dict[str, Path]:
+    """Two archives of the five seeds crawled one at a time, with their related pages and cited
+    originals and nothing else: in MAIN's order, and reversed (the two run side by side)."""
+    orders = {"forward": SEEDS, "reversed": SEEDS[::-1]}
+    with ThreadPoolExecutor(len(orders)) as pool:
+        archives = {name: pool.submit(crawl_one_at_a_time, tmp_path_factory.mktemp(name) / "archive", urls)
+                    for name, urls in orders.items()}
+        return {name: future.result() for name, future in archives.items()}
+
+
+def stories_of(archive: Path) -> dict[str, str]:
+    """canonical URL -> story_id, from the archive's article records."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in archive.glob("text/*/*.json")]
+    return {r["canonical_url"]: r["story_id"] for r in records}
+
+
+def partition(archive: Path) -> set[frozenset[str]]:
+    """The archive's stories, each as the set of its articles' canonical URLs."""
+    members: dict[str, set[str]] = {}
+    for url, story in stories_of(archive).items():
+        members.setdefault(story, set()).add(url)
+    return {frozenset(urls) for urls in members.values()}
+
+
+@pytest.mark.crawl
+@pytest.mark.parametrize("order", ["forward", "reversed"])
+def test_seeds_crawled_one_at_a_time_join_their_originals_and_nothing_else(seeds_alone, order):
+    # No linking article from a wider crawl: the French and SGGP reports credit no original and
+    # join the story on their own evidence (names and numbers shared across languages).
+    stories = {url_key(url): story for url, story in stories_of(seeds_alone[order]).items()}
+    assert {url_key(u) for u in MAIN} <= stories.keys()
+    seed_story = {stories[url_key(u)] for u in MAIN}
+    assert len(seed_story) == 1
+    assert {key for key, story in stories.items() if story in seed_story} == {url_key(u) for u in MAIN}
+
+
+@pytest.mark.crawl
+def test_no_distractor_crawled_alongside_the_seeds_joins_their_story(seeds_alone):
+    stories = {url_key(url): story for url, story in stories_of(seeds_alone["forward"]).items()}
+    present = [u for group in DISTRACTORS for u in group if url_key(u) in stories]
+    print(f"distractors in the archive of the seeds: {present}")
+    assert [u for u in present if stories[url_key(u)] == stories[url_key(MAIN[0])]] == []
+
+
+@pytest.mark.crawl
+def test_the_same_articles_give_the_same_stories_whatever_the_crawl_order(seeds_alone):
+    forward, backward = (partition(seeds_alone[name]) for name in ("forward", "reversed"))
+    assert forward == backward
+    assert stories_of(seeds_alone["forward"]) == stories_of(seeds_alone["reversed"])  # and the same ids
+
+
+@pytest.mark.crawl
+def test_seeds_crawled_one_at_a_time_get_their_roles(seeds_alone):
+    roles = seed_story_roles(seeds_alone["forward"] / "stories/index.jsonl")
+    assert roles == {
+        MAIN[0]: "translation", MAIN[1]: "retelling", MAIN[2]: "republication", MAIN[3]: "retelling",
+        MAIN[4]: "translation", MAIN[5]: "original", MAIN[6]: "original",
+    }
+
+
+def small_archive(texts: dict[str, str], language=None) -> list:
+    """Articles of a small archive, one a text, published an hour apart, crediting none."""
+    records = [{"url": f"https://site{i}.example/a", "canonical_url": f"https://site{i}.example/a", "site": f"site{i}.example",
+                "language": language or name.split("-")[0], "title": "", "published": f"2025-11-25T1{i}:00:00+07:00",
+                "text": text, "cites": [], "links": []} for i, (name, text) in enumerate(texts.items())]
+    return [article(r) for r in records]
+
+
+def test_a_storys_own_names_are_rare_evidence_in_a_small_archive():
+    # Four reports of one meeting in four languages are the whole archive: their names are in every
+    # article, and still evidence (rarity is judged against an archive of RARE_FLOOR articles at least).
+    items = small_archive({
+        "en": "On Tuesday, Minister Lê Hoài Trung received Governor Yamamoto Ichita of Gunma in Quảng Ninh, where 16,000 Vietnamese live.",
+        "fr": "Le ministre Lê Hoài Trung a reçu mardi à Quảng Ninh le gouverneur de Gunma, Yamamoto Ichita, dont la préfecture compte 16.000 Vietnamiens.",
+        "vi": "Chiều 25/11, tại Quảng Ninh, Bộ trưởng Lê Hoài Trung tiếp ông Yamamoto Ichita, Thống đốc tỉnh Gunma, nơi có 16.000 người Việt.",
+        "nl": "Minister Lê Hoài Trung ontving dinsdag in Quảng Ninh gouverneur Yamamoto Ichita van Gunma, waar 16.000 Vietnamezen wonen.",
+        "en-other": "Prime Minister Phạm Minh Chính met Ambassador Ito Naoki in Hà Nội on Tuesday to bid him farewell after 3 years.",
+    })
+    groups = [sorted(a.record["language"] for a in group) for group in Stories(items).groups()]
+    assert sorted(groups) == [["en"], ["en", "fr", "nl", "vi"]]
+
+
+def test_a_near_copy_is_linked_whatever_else_the_archive_holds():
+    # Two copies of one Vietnamese text, alone: no token crosses languages, so there is no evidence,
+    # and the copy is still found (by Simhash, not through shared rare tokens).
+    text = " ".join(["Bộ trưởng Lê Hoài Trung tiếp Thống đốc tỉnh Gunma Yamamoto Ichita tại Quảng Ninh."] * 3
+                    + ["Hai bên nhất trí thúc đẩy hợp tác địa phương, đào tạo nhân lực và nông nghiệp công nghệ cao."] * 3)
+    items = small_archive({"a": text, "b": text + " Theo TTXVN."}, language="vi")
+    stories = Stories(items)
+    assert len(stories.groups()) == 1
+    assert set(stories.reasons.values()) == {"near-copy"}
+
+
 @pytest.mark.crawl
 def test_story_index_of_the_archive_lists_every_story_once(demo_archive):
     stories = [json.loads(line) for line in (demo_archive / "stories/index.jsonl").read_text().splitlines()]
@@ -162,7 +269,7 @@ def test_text_features_travel_with_an_article_record_but_never_in_its_fields():
     from itemadapter import ItemAdapter
 
     from archiving.layout import article_json
-    from pipelines.record import ArticleRecord
+    from pipelines.extraction import ArticleRecord
     from pipelines.stories import TextFeatures
 
     record = ArticleRecord({"url": f"{VNP}/a-b-c-post1.vnp", "text": "Ông Lê Hoài Trung tiếp ông Yamamoto."})
