@@ -148,7 +148,7 @@ def production(page: Page) -> Output:
     from pipelines.extraction import extract_article
 
     result = extract_article(page.html, page.url)
-    return Output(result["text"], result["title"], result["published"], result["author"], result["language"])
+    return Output(result.text, result.title, result.published, result.author, result.language)
 
 
 VARIANTS: dict[str, tuple[str, Callable[[Page], Output]]] = {

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
+import lxml.etree
 import lxml.html
 
 from pipelines.cleaning import normalize_space, squash, word_count
@@ -59,6 +60,9 @@ _RELATED_HEADING = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 HEADING_MAX_WORDS = 8
+_SHORT_TEXTS = lxml.etree.XPath("//text()[string-length(normalize-space(.)) <= 80 and normalize-space(.)]")
+# Around a heading's words: "» Lire aussi :", "Related |".
+_AROUND_HEADING = " :»›>|.…-–—•*#"
 
 # A teaser's summary is a line or two (a hundred words is two lines of Vietnamese, whose
 # words are syllables); after a related block's heading, that is still a teaser. Without a
@@ -78,6 +82,7 @@ _INLINE = frozenset({
     "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
 })
 _NOT_A_PAGE = ("#", "javascript:", "mailto:", "tel:", "data:")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "org"})
 
 
@@ -110,27 +115,48 @@ def site_link_texts(tree: lxml.html.HtmlElement, url: str) -> set[str]:
 class _Page:
     """Which links of a page lead to another page, and which to another page of its own site."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | None) -> None:
+        url = url or ""  # a page known by its markup only: every link leads elsewhere
         self.url = url
         parts = urlsplit(url)
-        self.path = (parts.netloc.lower(), parts.path)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.itself = _host_and_path(url)
         self.site = _registered_domain(parts.hostname or "")
+        self._targets: dict[str, str | None] = {}  # pages repeat their links (menus, thumbnails)
 
     def target(self, link: lxml.html.HtmlElement) -> str | None:
         """The page a link leads to (no fragment), or None for this page and for non-pages."""
-        href = (link.get("href") or "").strip()
-        if not href or href.lower().startswith(_NOT_A_PAGE):
-            return None
-        try:
-            parts = urlsplit(urljoin(self.url, href))
-        except ValueError:  # "http://[not-an-address]/"
-            return None
-        if parts.scheme not in ("http", "https") or (parts.netloc.lower(), parts.path) == self.path:
-            return None
-        return f"{parts.netloc.lower()}{parts.path}?{parts.query}"
+        href = link.get("href") or ""
+        if href not in self._targets:
+            self._targets[href] = self._target(href.strip())
+        return self._targets[href]
+
+    def _target(self, href: str) -> str | None:
+        # String work, not urllib: a page has hundreds of links, and only their host and path matter.
+        lowered = href[:8].lower()
+        if lowered.startswith(("http://", "https://")):
+            absolute = href
+        elif href.startswith("//"):
+            absolute = self.origin.split(":", 1)[0] + ":" + href
+        elif href.startswith("/"):
+            absolute = self.origin + href
+        elif not href or lowered.startswith(_NOT_A_PAGE) or _SCHEME.match(href):
+            return None  # a fragment of this page, a script, an address, another protocol
+        else:
+            absolute = urljoin(self.url, href)
+        target = _host_and_path(absolute)
+        return None if target == self.itself else target
 
     def on_site(self, target: str) -> bool:
         return _registered_domain(target.split("/", 1)[0].split(":", 1)[0]) == self.site
+
+
+def _host_and_path(url: str) -> str:
+    """"host/path?query" of an absolute http(s) URL, the host lowercased, the fragment gone."""
+    rest = url.split("#", 1)[0].split("://", 1)[-1]
+    cut = min((at for at in (rest.find("/"), rest.find("?")) if at >= 0), default=len(rest))
+    path = rest[cut:]
+    return rest[:cut].lower() + (path if path.startswith("/") else "/" + path)
 
 
 def _registered_domain(host: str) -> str:
@@ -153,12 +179,16 @@ def _has_content(element: lxml.html.HtmlElement) -> bool:
 
 def _related_headings(tree: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
     """Elements whose whole text names a related block; the innermost of nested ones."""
-    for element in tree.iter():
-        own = element.text
-        if not isinstance(element.tag, str) or not own or not own.strip() or len(own) > 80:
+    for node in _SHORT_TEXTS(tree):  # in C: Python sees only the short texts
+        if not _RELATED_HEADING.match(normalize_space(node).strip(_AROUND_HEADING)):
+            continue
+        element = node.getparent()
+        if node.is_tail:  # "<h2><i class='icon'></i> Related</h2>"
+            element = element.getparent()
+        if element is None or not isinstance(element.tag, str):
             continue
         text = _text(element)
-        if word_count(text) <= HEADING_MAX_WORDS and _RELATED_HEADING.match(text.rstrip(" :»›>|.…-–—")):
+        if word_count(text) <= HEADING_MAX_WORDS and _RELATED_HEADING.match(text.strip(_AROUND_HEADING)):
             if _is_menu_link(element):
                 continue
             yield element

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +50,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-EMPTY = {
-    "title": None, "author": None, "published": None, "language": None, "declared_language": None,
-    "section": None, "tags": [],
-    "lead": None, "text": "", "rules_drift": False,
-}
+@dataclass
+class Extraction:
+    """What one article page gives: its clean text (empty when it holds no article) and metadata."""
+
+    rules: str  # the name of the site rules applied ("generic" for none)
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # ISO 8601, in the page's own UTC offset when it states one
+    language: str | None = None  # ISO 639-1
+    declared_language: str | None = None  # as the page declares it, before detection
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    lead: str | None = None
+    text: str = ""
+    rules_drift: bool = False  # the site's body selector matched nothing: the generic path ran
+    text_features: TextFeatures | None = None  # for stories, when the crawl asks for them
 
 
 class TooComplex(Exception):
@@ -65,7 +77,7 @@ class TooComplex(Exception):
 
 
 def extract_article(html: str, url: str, content_language: str | None = None, max_elements: int = 0,
-                    detect_language: bool = True) -> dict[str, Any]:
+                    detect_language: bool = True) -> Extraction:
     """Clean text and metadata of one article page; ``text`` is empty when there is none.
 
     Raises TooComplex when the page has more than ``max_elements`` elements (0: no limit).
@@ -81,7 +93,7 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
     # trafilatura's loader copes with XML declarations, stray bytes and broken markup.
     tree = load_html(html)
     if tree is None:
-        return {**EMPTY, "rules": rules.name}
+        return Extraction(rules.name)
     # A fragment ("<svg>...", "<p>...</p><p>...</p>") comes back as its first element inside the
     # <html> lxml adds: work on that <html>, which every step may prune and which has the <body>.
     tree = tree.getroottree().getroot()
@@ -135,29 +147,29 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
 
     tags = [t for t in (normalize_space(e.text_content()) for e in select(tree, rules.selectors.tags)) if t]
     declared = declared_language(tree, content_language)
-    return {
-        "title": title,
-        "author": author,
-        "published": stated,
-        "language": choose_language(declared, text) if detect_language else None,
-        "declared_language": declared,
-        "section": first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],
-        "tags": list(dict.fromkeys(tags or metadata.tags or [])),
-        "lead": lead,
-        "text": text,
-        "rules": rules.name,
-        "rules_drift": drift,
-    }
+    return Extraction(
+        rules=rules.name,
+        title=title,
+        author=author,
+        published=stated,
+        language=choose_language(declared, text) if detect_language else None,
+        declared_language=declared,
+        section=first_text(tree, rules.selectors.section) or (metadata.categories or [None])[0],
+        tags=list(dict.fromkeys(tags or metadata.tags or [])),
+        lead=lead,
+        text=text,
+        rules_drift=drift,
+    )
 
 
 def extract_in_worker(html: str, url: str, content_language: str | None, max_elements: int,
-                      story_features: bool = True) -> dict[str, Any]:
+                      story_features: bool = True) -> Extraction:
     """``extract_article`` in a pool worker (language left to the crawl), with the text's story features
     (``text_features``) when stories are on, then the page's memory back."""
     try:
         extracted = extract_article(html, url, content_language, max_elements, detect_language=False)
-        wanted = story_features and extracted["text"]
-        extracted["text_features"] = TextFeatures.of(extracted["title"], extracted["text"]) if wanted else None
+        if story_features and extracted.text:
+            extracted.text_features = TextFeatures.of(extracted.title, extracted.text)
         return extracted
     finally:
         give_back_memory()
@@ -207,10 +219,10 @@ class ExtractionPipeline:
         except Exception as exc:  # a page that breaks the parser must not stop the crawl
             self.stats.inc_value("extraction/failed")
             raise DropItem(f"Extraction failed for {item.url}: {type(exc).__name__}: {exc}") from exc
-        extracted["language"] = choose_language(extracted["declared_language"], extracted["text"])
-        if extracted["rules_drift"]:
-            self._count_drift(extracted["rules"])
-        if not extracted["text"]:
+        extracted.language = choose_language(extracted.declared_language, extracted.text)
+        if extracted.rules_drift:
+            self._count_drift(extracted.rules)
+        if not extracted.text:
             self.stats.inc_value("extraction/no_text")
             raise DropItem(f"No article text in {item.url}: archived in the WARC, no article record")
         record = build_record(item, extracted)

@@ -42,13 +42,13 @@ class CrawlPolicyPipeline:
             return item
         params = getattr(self.crawler.spider, "params", None)
         since = params.since if params is not None else None
-        published = parse_day(item["published"])
+        published = parse_day(item.published)
         if item.since_applies and since and published and published < since:
             self.stats.inc_value("extraction/before_since")
-            raise DropItem(f"Published {item['published']}, before since={since}: {item['url']}")
-        key = url_key(item["canonical_url"])
+            raise DropItem(f"Published {item.published}, before since={since}: {item.url}")
+        key = url_key(item.canonical_url)
         if key in self._emitted:
             self.stats.inc_value("extraction/duplicates")
-            raise DropItem(f"Same article as {self._emitted[key]} (canonical {item['canonical_url']}): {item['url']}")
-        self._emitted[key] = item["url"]
+            raise DropItem(f"Same article as {self._emitted[key]} (canonical {item.canonical_url}): {item.url}")
+        self._emitted[key] = item.url
         return item

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crawler.dates import parse_datetime
 from crawler.urls import url_key
 
 NEAR_COPY = 0.9  # Simhash similarity of two texts in the same language that copy each other
@@ -75,11 +76,8 @@ class Article:
 
 
 def _published(record: dict[str, Any]) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(record["published"])
-    except (TypeError, ValueError, KeyError):
-        return None
-    return value if value.tzinfo else None
+    value = parse_datetime(record.get("published"))
+    return value if value and value.tzinfo else None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from archiving.layout import (
 )
 from archiving.storage import ArchiveError, ArchiveStorage
 from crawler.urls import url_key
+from pipelines.record import ArticleRecord
 from pipelines.stories import Stories, TextFeatures, article, features, from_features
 
 if TYPE_CHECKING:
@@ -68,10 +69,11 @@ class StoryIndex:
 
     def item_scraped(self, item: Any) -> None:
         """A record the text store wrote (new or changed): its features, while it is at hand."""
-        if isinstance(item, dict) and "content_digest" in item:
-            path = text_base(item["site"], item["canonical_url"]) + ".json"
+        if isinstance(item, ArticleRecord):
+            record = item.as_dict()
+            path = text_base(item.site, item.canonical_url) + ".json"
             # The extraction worker computed the costly part (ArticleRecord.text_features).
-            self.written[path] = _entry(item, len(article_json(item)), getattr(item, "text_features", None))
+            self.written[path] = _entry(record, len(article_json(record)), item.text_features)
 
     def engine_stopped(self) -> None:
         try:

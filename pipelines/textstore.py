@@ -27,6 +27,7 @@ from crawler.incremental import ARTICLE, RecheckPolicy, parse_listed_date
 from crawler.jobdir import emitted_earlier
 from crawler.state import PageState, crawl_state
 from crawler.urls import url_key
+from pipelines.record import ArticleRecord
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -56,12 +57,12 @@ class TextStorePipeline:
         self.listed_earlier = emitted_earlier(self.crawler, self.crawler.spider)
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, dict) or "content_digest" not in item:
+        if not isinstance(item, ArticleRecord):
             return item
-        if self.captures_required and not item.get("warc_record_id"):
+        if self.captures_required and not item.warc_record_id:
             self.stats.inc_value("textstore/no_capture")
             # The crawl is closing after a failed write, which was logged once: count, don't repeat.
-            raise DropItem(f"Not stored: the capture of {item['url']} is not in a WARC", log_level="DEBUG")
+            raise DropItem(f"Not stored: the capture of {item.url} is not in a WARC", log_level="DEBUG")
         try:
             outcome = await run_in_thread(self.store, item)
         except ArchiveError as exc:  # a write, or the read of the stored version
@@ -70,20 +71,20 @@ class TextStorePipeline:
         if self.state is not None:
             self._remember(item, outcome)
             if outcome == UNCHANGED:  # an incremental crawl's feed lists what is new or changed
-                raise DropItem(f"Unchanged since version {item['version']}: {item['url']}", log_level="DEBUG")
-        if outcome == UNCHANGED and url_key(item["canonical_url"]) in self.listed_earlier:
+                raise DropItem(f"Unchanged since version {item.version}: {item.url}", log_level="DEBUG")
+        if outcome == UNCHANGED and url_key(item.canonical_url) in self.listed_earlier:
             # A job resumed after a crash fetched again a page an earlier run had stored and listed.
             self.stats.inc_value("textstore/listed_by_earlier_run")
-            raise DropItem(f"Listed by an earlier run of this job: {item['url']}", log_level="DEBUG")
+            raise DropItem(f"Listed by an earlier run of this job: {item.url}", log_level="DEBUG")
         return item
 
-    def _remember(self, record: dict[str, Any], outcome: str) -> None:
-        key = url_key(record["url"])
-        page = self.state.get(key) or PageState(key=key, url=record["url"])
+    def _remember(self, record: ArticleRecord, outcome: str) -> None:
+        key = url_key(record.url)
+        page = self.state.get(key) or PageState(key=key, url=record.url)
         at = time.time()
         page.kind = ARTICLE
-        page.text_digest, page.version = record["content_digest"], record["version"]
-        page.published = parse_listed_date(record.get("published"))
+        page.text_digest, page.version = record.content_digest, record.version
+        page.published = parse_listed_date(record.published)
         if outcome == UNCHANGED:
             page.checks += 1
         else:
@@ -91,22 +92,23 @@ class TextStorePipeline:
         page.next_check = self.policy.next_check(page, at)
         self.state.put(page)
 
-    def store(self, record: dict[str, Any]) -> str:
+    def store(self, record: ArticleRecord) -> str:
         """Write the record's files unless its text is the stored one: NEW, CHANGED or UNCHANGED."""
-        base = text_base(record["site"], record["canonical_url"])
+        base = text_base(record.site, record.canonical_url)
         stored = self.storage.read(base + ".json")
         if stored is not None:
             previous = json.loads(stored)
-            if previous.get("content_digest") == record["content_digest"]:
-                record["version"] = previous.get("version", 1)
-                record["previous_digest"] = previous.get("previous_digest")
+            if previous.get("content_digest") == record.content_digest:
+                record.version = previous.get("version", 1)
+                record.previous_digest = previous.get("previous_digest")
                 self.stats.inc_value("textstore/unchanged")
                 return UNCHANGED
-            record["version"] = previous.get("version", 1) + 1
-            record["previous_digest"] = previous.get("content_digest")
+            record.version = previous.get("version", 1) + 1
+            record.previous_digest = previous.get("content_digest")
             self.stats.inc_value("textstore/new_version")
         # The text first, the record last: a record on disk always has its text beside it.
-        self.storage.write_atomic(base + ".txt", article_text(record))
-        self.storage.write_atomic(base + ".json", article_json(record))
+        fields = record.as_dict()
+        self.storage.write_atomic(base + ".txt", article_text(fields))
+        self.storage.write_atomic(base + ".json", article_json(fields))
         self.stats.inc_value("textstore/written")
         return NEW if stored is None else CHANGED

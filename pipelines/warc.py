@@ -47,6 +47,7 @@ from crawler.incremental import NOT_MODIFIED_ORIGINAL, PAYLOAD_CAPTURE
 from crawler.received import TRUNCATED_FLAG, received_head
 from crawler.replay import MISS_FLAG
 from crawler.urls import url_key
+from pipelines.record import ArticleRecord
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -229,13 +230,13 @@ class WarcCapture:
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
         """The article record extracted from a response, as a metadata record referring to it."""
-        if not isinstance(item, dict) or not item.get("warc_record_id") or self.failed:
+        if not isinstance(item, ArticleRecord) or not item.warc_record_id or self.failed:
             return
         _, now = warc_now()
         try:
-            self._warc(spider).write_metadata(item["url"], item["warc_record_id"], warc_fields(item), now)
+            self._warc(spider).write_metadata(item.url, item.warc_record_id, warc_fields(item.as_dict()), now)
         except (ArchiveError, OSError) as exc:
-            self._fail(exc, f"cannot write the metadata of {item['url']} to {self._where()}")
+            self._fail(exc, f"cannot write the metadata of {item.url} to {self._where()}")
             return
         self.stats.inc_value("warc/records_written")
         self.stats.inc_value("warc/metadata_records")

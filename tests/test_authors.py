@@ -70,4 +70,4 @@ def test_extracted_author_leaves_out_the_json_ld_publisher():
                "publisher": {"@type": "Organization", "name": "CNN"}}
     page = (f"<html lang='en'><head><title>Interview</title><script type='application/ld+json'>{json.dumps(json_ld)}"
             f"</script></head><body><article><h1>Interview</h1>{body}</article></body></html>")
-    assert extract_article(page, "https://edition.cnn.com/2021/03/08/uk/interview/index.html")["author"] == "Rob Picheta"
+    assert extract_article(page, "https://edition.cnn.com/2021/03/08/uk/interview/index.html").author == "Rob Picheta"

@@ -47,7 +47,7 @@ def test_extraction_keeps_the_body_and_drops_the_boilerplate(site):
     html = (folder / paths[0].lstrip("/")).read_text()
     page = lxml.html.fromstring(html)
     body = [p.text_content() for p in page.xpath('//div[contains(@class, "article__body")]/p')]
-    record = extract_article(html, BASE + paths[0], detect_language=False)
-    assert body[0] in record["text"] and body[-2] in record["text"]
+    text = extract_article(html, BASE + paths[0], detect_language=False).text
+    assert body[0] in text and body[-2] in text
     for boilerplate in page.xpath('//li[@class="comment"]/p/text() | //div[@class="story__summary"]/text()'):
-        assert boilerplate not in record["text"]
+        assert boilerplate not in text

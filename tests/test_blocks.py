@@ -51,7 +51,7 @@ def page(*, before: str = "", inside: str = "", after: str = "", extra_body: str
 
 
 def text_of(html: str) -> str:
-    return extract_article(html, URL)["text"]
+    return extract_article(html, URL).text
 
 
 def assert_only_the_body(text: str) -> None:
@@ -164,3 +164,14 @@ def html_tree(html: str):
     from trafilatura.utils import load_html
 
     return load_html(html)
+
+
+def test_broken_and_foreign_hrefs_are_no_teasers():
+    hrefs = ["http://[not-an-address/x", "javascript:void(0)", "mailto:desk@example.com", "whatsapp://send?text=x",
+             "#comments", URL + "#comments", "ftp://files.example.com/report.pdf"]
+    links = "".join(f'<p><a href="{href}">A link that leads nowhere new</a></p>' for href in hrefs)
+    assert site_link_texts(html_tree(page(extra_body=links)), URL) == {"Home", "World"}
+
+
+def test_a_page_known_by_its_markup_only_still_has_its_blocks_found():
+    assert squash(TEASERS[0][1]) in related_lines(html_tree(page(after=teaser_run())), None)

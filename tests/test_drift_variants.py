@@ -20,7 +20,7 @@ import pytest
 from crawler.replay import FixtureStore
 from crawler.sites import rules_for_url
 from pipelines.evaluation import precision_recall
-from pipelines.extraction import extract_article
+from pipelines.extraction import Extraction, extract_article
 from tests.drift import VARIANTS, body_container, make_variant, related_blocks, renamed_rules, teaser_lines, variant_url
 from tests.helpers import FIXTURES, fixture_html, golden_seeds, replay_crawl
 
@@ -58,7 +58,7 @@ def golden(url: str) -> tuple[str, tuple[str, ...]]:
     teasers = teaser_lines(html, url)
     if seed := SEEDS.get(url):
         return "\n".join(seed["body"]), tuple(dict.fromkeys([*seed["boilerplate"], *teasers]))
-    return extract_article(html, url)["text"], tuple(teasers)
+    return extract_article(html, url).text, tuple(teasers)
 
 
 @cache
@@ -67,7 +67,7 @@ def variant_html(url: str, variant: str) -> str:
 
 
 @cache
-def extracted(url: str, variant: str | None) -> dict:
+def extracted(url: str, variant: str | None) -> Extraction:
     """extract_article of the variant (None: of the unmodified page)."""
     html = fixture_html(url) if variant is None else variant_html(url, variant)
     return extract_article(html, url)
@@ -95,13 +95,13 @@ def located(url: str, variant: str) -> tuple[lxml.html.HtmlElement, list[lxml.ht
 @pytest.mark.parametrize("url", PAGE_PARAMS)
 def test_site_rules_on_the_unmodified_page_give_the_golden_text(url):
     text, _ = golden(url)
-    precision, recall = precision_recall(extracted(url, None)["text"], text)
+    precision, recall = precision_recall(extracted(url, None).text, text)
     assert recall >= RECALL and precision >= PRECISION
 
 
 @pytest.mark.parametrize("url", PAGE_PARAMS)
 def test_site_rules_on_the_unmodified_page_keep_no_boilerplate_line(url):
-    assert boilerplate_kept(extracted(url, None)["text"], golden(url)[1]) == []
+    assert boilerplate_kept(extracted(url, None).text, golden(url)[1]) == []
 
 
 # -- the generator does what it says ------------------------------------------------------------
@@ -153,24 +153,24 @@ def test_variant_urls_are_articles_of_the_site_with_ids_of_their_own():
 
 @pytest.mark.parametrize("url, variant", CASES)
 def test_variant_is_flagged_as_rules_drift(url, variant):
-    assert extracted(url, variant)["rules_drift"] is True
+    assert extracted(url, variant).rules_drift is True
 
 
 @pytest.mark.parametrize("url, variant", CASES)
 def test_variant_text_holds_the_golden_text(url, variant):
-    _, recall = precision_recall(extracted(url, variant)["text"], golden(url)[0])
+    _, recall = precision_recall(extracted(url, variant).text, golden(url)[0])
     assert recall >= RECALL
 
 
 @pytest.mark.parametrize("url, variant", CASES)
 def test_variant_text_holds_little_but_the_golden_text(url, variant):
-    precision, _ = precision_recall(extracted(url, variant)["text"], golden(url)[0])
+    precision, _ = precision_recall(extracted(url, variant).text, golden(url)[0])
     assert precision >= PRECISION
 
 
 @pytest.mark.parametrize("url, variant", CASES)
 def test_variant_text_has_no_boilerplate_line(url, variant):
-    assert boilerplate_kept(extracted(url, variant)["text"], golden(url)[1]) == []
+    assert boilerplate_kept(extracted(url, variant).text, golden(url)[1]) == []
 
 
 # -- the crawl counts them ----------------------------------------------------------------------

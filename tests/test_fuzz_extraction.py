@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scrapy.http import HtmlResponse
 
-from pipelines.extraction import EMPTY, extract_article
+from pipelines.extraction import Extraction, extract_article
 from tests.fuzzing import fuzz
 
 # One article URL of each site file (its site rules run) and generic ones.
@@ -83,9 +83,9 @@ def bodies(draw) -> bytes:
     return data[:at] + draw(st.binary(max_size=30)) + data[at:]
 
 
-def assert_is_a_record(result: dict) -> None:
-    assert set(result) == {*EMPTY, "rules"}
-    assert isinstance(result["text"], str) and isinstance(result["tags"], list)
+def assert_is_a_record(result: Extraction) -> None:
+    assert isinstance(result, Extraction)
+    assert isinstance(result.text, str) and isinstance(result.tags, list)
 
 
 @fuzz(50)
@@ -114,5 +114,5 @@ def test_extraction_never_raises_on_html_like_text(html, url, content_language):
 def test_a_page_that_is_only_an_svg_element_has_no_text():
     # lxml makes the fragment's first element the root; htmldate's date search then tried to drop it.
     result = extract_article("<svg>Nguồn: https://nhandan.vn/x-post1.html", "https://www.vietnamplus.vn/a-post1079147.vnp")
-    assert result["text"] == ""
+    assert result.text == ""
 

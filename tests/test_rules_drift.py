@@ -33,7 +33,7 @@ def test_generic_fallback_gives_the_same_text_as_the_site_rules_did(redesigned_c
     records, _, _ = redesigned_crawl
     for redesigned, current in zip(REDESIGNED, CURRENT_LAYOUT):
         fallback = next(r["text"] for r in records if r["url"] == redesigned)
-        assert fallback == extract_article(fixture_html(current), current)["text"]
+        assert fallback == extract_article(fixture_html(current), current).text
 
 
 def test_drift_is_counted_per_page_and_warned_once_per_site(redesigned_crawl):

@@ -268,14 +268,16 @@ def test_a_crawl_end_reads_only_the_records_no_features_line_describes(tmp_path)
 def test_text_features_travel_with_an_article_record_but_never_in_its_fields():
     from itemadapter import ItemAdapter
 
-    from archiving.layout import article_json
-    from pipelines.extraction import ArticleRecord
+    from crawler.items import ArticlePage
+    from pipelines.extraction import Extraction
+    from pipelines.record import build_record
     from pipelines.stories import TextFeatures
 
-    record = ArticleRecord({"url": f"{VNP}/a-b-c-post1.vnp", "text": "Ông Lê Hoài Trung tiếp ông Yamamoto."})
-    record.text_features = TextFeatures.of("Tiêu đề", record["text"])
-    assert json.loads(article_json(record)) == dict(record) == ItemAdapter(record).asdict()
+    text = "Ông Lê Hoài Trung tiếp ông Yamamoto."
+    extracted = Extraction("vietnamplus", title="Tiêu đề", text=text, text_features=TextFeatures.of("Tiêu đề", text))
+    record = build_record(ArticlePage(url=f"{VNP}/a-b-c-post1.vnp", html=""), extracted)
     assert record.text_features.tokens == {"le", "hoai", "trung", "yamamoto"}
+    assert "text_features" not in ItemAdapter(record).asdict() and "text_features" not in record.as_dict()
 
 
 def test_similarity_of_two_hashes_is_trafilaturas():
@@ -304,5 +306,5 @@ def test_extraction_computes_story_features_only_when_stories_are_on():
     url = f"{VNP}/dien-dan-hop-tac-dia-phuong-viet-nhat-dong-hanh-de-cung-phat-trien-toan-dien-post1077988.vnp"
     html = fixture_html(url)
     on = extract_in_worker(html, url, None, 0)
-    assert on["text_features"] == TextFeatures.of(on["title"], on["text"])
-    assert extract_in_worker(html, url, None, 0, story_features=False)["text_features"] is None
+    assert on.text_features == TextFeatures.of(on.title, on.text)
+    assert extract_in_worker(html, url, None, 0, story_features=False).text_features is None

@@ -6,7 +6,9 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from archiving.layout import article_id
-from pipelines.record import content_digest
+from crawler.items import ArticlePage
+from pipelines.extraction import Extraction
+from pipelines.record import ArticleRecord, build_record, content_digest
 from pipelines.textstore import TextStorePipeline
 
 URL = "https://www.vietnamplus.vn/a-post1.vnp"
@@ -19,9 +21,9 @@ def store(tmp_path):
     return TextStorePipeline.from_crawler(crawler)
 
 
-def record(text: str) -> dict:
-    return {"url": URL, "canonical_url": URL, "site": "www.vietnamplus.vn", "title": "Tiêu đề", "text": text,
-            "content_digest": content_digest(text), "version": 1, "previous_digest": None}
+def record(text: str) -> ArticleRecord:
+    page = ArticlePage(url=URL, html="", site="www.vietnamplus.vn")
+    return build_record(page, Extraction("vietnamplus", title="Tiêu đề", text=text))
 
 
 def stored(tmp_path) -> dict:
@@ -54,7 +56,7 @@ def test_same_text_again_keeps_its_version_and_is_counted_unchanged(store):
     store.store(record("Một."))
     again = record("Một.")
     store.store(again)
-    assert (again["version"], again["previous_digest"]) == (1, None)
+    assert (again.version, again.previous_digest) == (1, None)
     assert store.stats.get_value("textstore/unchanged") == 1
 
 
