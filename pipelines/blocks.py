@@ -19,7 +19,9 @@ inside its sentences) and its bullet points are neither: they stay.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import cache
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
@@ -60,9 +62,12 @@ _RELATED_HEADING = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 HEADING_MAX_WORDS = 8
-_SHORT_TEXTS = lxml.etree.XPath("//text()[string-length(normalize-space(.)) <= 80 and normalize-space(.)]")
+_RELATED_HEADING_START = re.compile(_RELATED_HEADING.pattern.replace(")$", r")\b", 1), re.IGNORECASE | re.VERBOSE)
+# The longest heading named above has 33 characters: room for spaces and marks around it.
+HEADING_MAX_CHARS = 60
+_SHORT_TEXTS = lxml.etree.XPath(f"//text()[string-length(.) <= {HEADING_MAX_CHARS * 2}]")
 # Around a heading's words: "» Lire aussi :", "Related |".
-_AROUND_HEADING = " :»›>|.…-–—•*#"
+_AROUND_HEADING = " :»›>|.…-–—•*#\t\n\r\xa0"
 
 # A teaser's summary is a line or two (a hundred words is two lines of Vietnamese, whose
 # words are syllables); after a related block's heading, that is still a teaser. Without a
@@ -71,6 +76,8 @@ HEADED_SUMMARY_MAX_WORDS = 100
 TEASER_SUMMARY_MAX_WORDS = 60
 # A headline has a few words: a shorter link is a label ("Photo", "More", a tag).
 HEADLINE_MIN_WORDS = 3
+# Links with the characters of a headline (three words, or six Han characters), found in C.
+_HEADLINE_LINKS = lxml.etree.XPath("//a[@href][string-length(normalize-space()) >= 6]")
 # A summary has a few words too: fewer beside a headline is a date or a section label.
 SUMMARY_MIN_WORDS = 5
 TEASER_RUN_MIN = 3
@@ -86,16 +93,20 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "org"})
 
 
-def related_lines(tree: lxml.html.HtmlElement, url: str) -> frozenset[str]:
+def related_lines(tree: lxml.html.HtmlElement, url: str | None, text: Iterable[str] | None = None) -> frozenset[str]:
     """The lines of text in the page's related-article blocks (squashed: letters and digits only).
 
     The page is left as it is: extraction then drops these lines from the text it extracts.
     Cutting the blocks from the tree instead would change what trafilatura chooses as the
-    main content (on some pages it then keeps less of the article).
+    main content (on some pages it then keeps less of the article). Given that ``text`` (its
+    paragraphs), blocks named by a heading are looked for only when a line of the text may be
+    one of theirs: one that opens with a heading's words, or a list item. Looking for headings
+    is most of this function's time, and most pages need none.
     """
     page = _Page(url)
-    blocks = [block for heading in list(_related_headings(tree)) if (block := _headed_block(heading, page))]
-    blocks += _teaser_runs(tree, page)
+    blocks = _teaser_runs(tree, page)
+    if text is None or any(_may_be_in_named_block(line) for line in text):
+        blocks += [block for heading in list(_related_headings(tree)) if (block := _headed_block(heading, page))]
     return frozenset(
         line for block in blocks for top in block for element in top.iter()
         if isinstance(element.tag, str) and (line := squash(element.text_content())))
@@ -123,6 +134,7 @@ class _Page:
         self.itself = _host_and_path(url)
         self.site = _registered_domain(parts.hostname or "")
         self._targets: dict[str, str | None] = {}  # pages repeat their links (menus, thumbnails)
+        self._within: dict[lxml.html.HtmlElement, frozenset[str]] = {}
 
     def target(self, link: lxml.html.HtmlElement) -> str | None:
         """The page a link leads to (no fragment), or None for this page and for non-pages."""
@@ -130,6 +142,19 @@ class _Page:
         if href not in self._targets:
             self._targets[href] = self._target(href.strip())
         return self._targets[href]
+
+    def targets_within(self, element: lxml.html.HtmlElement) -> frozenset[str]:
+        """Two of the pages that links inside ``element`` lead to (fewer if there are fewer): enough
+        to tell whether it links to one page only. Teasers in one list share their list's answer."""
+        if element not in self._within:
+            found: set[str] = set()
+            for link in element.iter("a"):
+                if (target := self.target(link)) is not None:
+                    found.add(target)
+                    if len(found) == 2:
+                        break
+            self._within[element] = frozenset(found)
+        return self._within[element]
 
     def _target(self, href: str) -> str | None:
         # String work, not urllib: a page has hundreds of links, and only their host and path matter.
@@ -151,6 +176,7 @@ class _Page:
         return _registered_domain(target.split("/", 1)[0].split(":", 1)[0]) == self.site
 
 
+
 def _host_and_path(url: str) -> str:
     """"host/path?query" of an absolute http(s) URL, the host lowercased, the fragment gone."""
     rest = url.split("#", 1)[0].split("://", 1)[-1]
@@ -159,6 +185,7 @@ def _host_and_path(url: str) -> str:
     return rest[:cut].lower() + (path if path.startswith("/") else "/" + path)
 
 
+@cache
 def _registered_domain(host: str) -> str:
     """The name a site registered ("sggp.org.vn" for "en.sggp.org.vn"), near enough without a suffix list."""
     labels = host.lower().removeprefix("www.").split(".")
@@ -177,10 +204,19 @@ def _has_content(element: lxml.html.HtmlElement) -> bool:
 # -- blocks named by a heading ----------------------------------------------------------------
 
 
+def _may_be_in_named_block(line: str) -> bool:
+    return line.startswith(("- ", "• ", "> ")) or bool(_RELATED_HEADING_START.match(line.lstrip(_AROUND_HEADING)))
+
+
 def _related_headings(tree: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
     """Elements whose whole text names a related block; the innermost of nested ones."""
     for node in _SHORT_TEXTS(tree):  # in C: Python sees only the short texts
-        if not _RELATED_HEADING.match(normalize_space(node).strip(_AROUND_HEADING)):
+        words = node.strip(_AROUND_HEADING)
+        if not words or len(words) > HEADING_MAX_CHARS:
+            continue
+        if not unicodedata.is_normalized("NFC", words):
+            words = unicodedata.normalize("NFC", words)
+        if not _RELATED_HEADING.match(words):
             continue
         element = node.getparent()
         if node.is_tail:  # "<h2><i class='icon'></i> Related</h2>"
@@ -257,7 +293,7 @@ def _on_own_line(link: lxml.html.HtmlElement, within: lxml.html.HtmlElement, or_
 def _teaser_runs(tree: lxml.html.HtmlElement, page: _Page) -> list[list[lxml.html.HtmlElement]]:
     """Runs of three or more sibling teasers of other articles of the site, with the heading just before."""
     teasers: dict[lxml.html.HtmlElement, None] = {}
-    for link in tree.iter("a"):
+    for link in _HEADLINE_LINKS(tree):
         target = page.target(link)
         if target and page.on_site(target) and word_count(link.text_content()) >= HEADLINE_MIN_WORDS:
             teaser = _teaser_of(link, target, page)
@@ -268,6 +304,8 @@ def _teaser_runs(tree: lxml.html.HtmlElement, page: _Page) -> list[list[lxml.htm
     for teaser in teasers:
         by_parent.setdefault(teaser.getparent(), []).append(teaser)
     for parent, members in by_parent.items():
+        if len(members) < TEASER_RUN_MIN:
+            continue
         run: list[lxml.html.HtmlElement] = []
         for child in [c for c in parent if isinstance(c.tag, str) and _has_content(c)] + [None]:
             if child is not None and child in teasers and (not run or child.tag == run[-1].tag):
@@ -283,7 +321,7 @@ def _teaser_of(link: lxml.html.HtmlElement, target: str, page: _Page) -> lxml.ht
     """The largest element around a headline link that links nowhere else, if it is a teaser."""
     teaser = link
     while (parent := teaser.getparent()) is not None and parent.tag not in ("body", "html"):
-        if any(page.target(a) not in (None, target) for a in parent.iter("a")):
+        if page.targets_within(parent) - {target}:
             break
         teaser = parent
     if teaser is link or not _on_own_line(link, teaser):

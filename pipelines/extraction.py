@@ -136,7 +136,7 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.
     links = site_link_texts(tree, url) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
     paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors,
-                                  not_article=related_lines(tree, url))
+                                  not_article=related_lines(tree, url, paragraphs))
     if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:
