@@ -15,6 +15,8 @@ from datetime import date, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 
 _OFFSET_WITHOUT_COLON = re.compile(r"([+-]\d\d)(\d\d)$")
+_RFC822 = re.compile(
+    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[A-Za-z]{1,5})?$")
 
 
 def parse_datetime(value: str | None, tz: tzinfo | None = None, formats: Sequence[str] = ()) -> datetime | None:
@@ -26,7 +28,7 @@ def parse_datetime(value: str | None, tz: tzinfo | None = None, formats: Sequenc
     value = " ".join(unicodedata.normalize("NFC", value or "").split())
     if not value:
         return None
-    parsed = _iso(value) or (_rfc822(value) if not value[:4].isdigit() else None) or _printed(value, formats)
+    parsed = _iso(value) or _rfc822(value) or _printed(value, formats)
     if parsed is not None and parsed.tzinfo is None and tz is not None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed
@@ -48,7 +50,10 @@ def _iso(value: str) -> datetime | None:
 
 
 def _rfc822(value: str) -> datetime | None:
-    """RSS dates: "Tue, 25 Nov 2025 15:50:00 +0700"."""
+    """RSS dates: "Tue, 25 Nov 2025 15:50:00 +0700". Only in that shape: the standard library's reader
+    takes "November 25, 2025 3:50 PM" too, and drops its PM."""
+    if not _RFC822.match(value):
+        return None
     try:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -12,8 +12,9 @@ signs, neither tied to a class or an id:
   one-line summary.
 
 Both read the whole page, so a block is found wherever the page puts it: before the body,
-inside it or after it; its lines are then dropped from the extracted text. An article's own list of links (bare links, or links
-inside its sentences) and its bullet points are neither: they stay.
+inside it or after it; its lines are then dropped from the extracted text. An article's own
+list of links (bare links, or links inside its sentences) and its bullet points are neither:
+they stay.
 """
 
 from __future__ import annotations
@@ -93,17 +94,19 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "org"})
 
 
-def related_lines(tree: lxml.html.HtmlElement, url: str | None, text: Iterable[str] | None = None) -> frozenset[str]:
+def related_lines(tree: lxml.html.HtmlElement, url: str | None, text: Iterable[str] | None = None,
+                  canonical: str | None = None) -> frozenset[str]:
     """The lines of text in the page's related-article blocks (squashed: letters and digits only).
 
     The page is left as it is: extraction then drops these lines from the text it extracts.
     Cutting the blocks from the tree instead would change what trafilatura chooses as the
-    main content (on some pages it then keeps less of the article). Given that ``text`` (its
-    paragraphs), blocks named by a heading are looked for only when a line of the text may be
-    one of theirs: one that opens with a heading's words, or a list item. Looking for headings
-    is most of this function's time, and most pages need none.
+    main content (on some pages it then keeps less of the article). When the extracted
+    paragraphs are given (``text``), blocks named by a heading are looked for only if a line of
+    the text may be one of theirs: one that opens with a heading's words, or a list item. Looking
+    for headings is most of this function's time, and most pages need none. ``canonical``: the
+    page's canonical URL, another name of the page itself.
     """
-    page = _Page(url)
+    page = _Page(url, canonical)
     blocks = _teaser_runs(tree, page)
     if text is None or any(_may_be_in_named_block(line) for line in text):
         blocks += [block for heading in list(_related_headings(tree)) if (block := _headed_block(heading, page))]
@@ -124,14 +127,19 @@ def site_link_texts(tree: lxml.html.HtmlElement, url: str) -> set[str]:
 
 
 class _Page:
-    """Which links of a page lead to another page, and which to another page of its own site."""
+    """Which links of a page lead to another page, and which to another page of its own site.
 
-    def __init__(self, url: str | None) -> None:
+    A link to this very page under another form of its URL ("www.", a trailing slash, tracking
+    parameters, its canonical URL) leads nowhere else: a "Most read" box that lists the article
+    itself must not make its own lead a teaser's summary.
+    """
+
+    def __init__(self, url: str | None, canonical: str | None = None) -> None:
         url = url or ""  # a page known by its markup only: every link leads elsewhere
         self.url = url
         parts = urlsplit(url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.itself = _host_and_path(url)
+        self.itself = {_page_key(_host_and_path(u)) for u in (url, canonical) if u}
         self.site = _registered_domain(parts.hostname or "")
         self._targets: dict[str, str | None] = {}  # pages repeat their links (menus, thumbnails)
         self._within: dict[lxml.html.HtmlElement, frozenset[str]] = {}
@@ -170,11 +178,10 @@ class _Page:
         else:
             absolute = urljoin(self.url, href)
         target = _host_and_path(absolute)
-        return None if target == self.itself else target
+        return None if _page_key(target) in self.itself else target
 
     def on_site(self, target: str) -> bool:
         return _registered_domain(target.split("/", 1)[0].split(":", 1)[0]) == self.site
-
 
 
 def _host_and_path(url: str) -> str:
@@ -183,6 +190,13 @@ def _host_and_path(url: str) -> str:
     cut = min((at for at in (rest.find("/"), rest.find("?")) if at >= 0), default=len(rest))
     path = rest[cut:]
     return rest[:cut].lower() + (path if path.startswith("/") else "/" + path)
+
+
+def _page_key(host_and_path: str) -> str:
+    """What two forms of one page's URL share: the host without "www.", the path without its last slash
+    (the query goes: it holds tracking parameters more often than the page's identity)."""
+    host, _, path = host_and_path.split("?", 1)[0].partition("/")
+    return f"{host.removeprefix('www.')}/{path.rstrip('/')}"
 
 
 @cache

@@ -136,7 +136,7 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.
     links = site_link_texts(tree, url) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
     paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors,
-                                  not_article=related_lines(tree, url, paragraphs))
+                                  not_article=related_lines(tree, url, paragraphs, metadata.url))
     if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:
@@ -225,9 +225,7 @@ class ExtractionPipeline:
         if not extracted.text:
             self.stats.inc_value("extraction/no_text")
             raise DropItem(f"No article text in {item.url}: archived in the WARC, no article record")
-        record = build_record(item, extracted)
-        self.stats.inc_value("extraction/articles")
-        return record
+        return build_record(item, extracted)
 
     def _count_drift(self, site: str) -> None:
         self.stats.inc_value(f"extraction/rules_drift/{site}")

@@ -22,8 +22,8 @@ class CrawlPolicyPipeline:
     """Drops articles published before ``-a since`` (those discovery found: explicit asks and the sources
     they cite stay) and any page whose canonical URL names an article this crawl already emitted.
 
-    Its stats keep the names they had when extraction counted them: ``extraction/before_since`` and
-    ``extraction/duplicates``.
+    Its stats keep the names they had when extraction counted them: ``extraction/before_since``,
+    ``extraction/duplicates``, and ``extraction/articles`` for the records it lets through.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -51,4 +51,5 @@ class CrawlPolicyPipeline:
             self.stats.inc_value("extraction/duplicates")
             raise DropItem(f"Same article as {self._emitted[key]} (canonical {item.canonical_url}): {item.url}")
         self._emitted[key] = item.url
+        self.stats.inc_value("extraction/articles")
         return item

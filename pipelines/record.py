@@ -24,8 +24,8 @@ class ArticleRecord:
     """The article record of INTERFACE.md, its fields in that order.
 
     A Scrapy item (itemadapter reads dataclasses): the items feed and the stored JSON are its
-    fields, nothing else. Later pipelines set what only they know: ``version`` and
-    ``previous_digest`` (the text store), ``story_id`` (the story index).
+    fields, nothing else. The text store sets ``version`` and ``previous_digest``; the story index
+    writes ``story_id`` into the stored JSON and the items feed when the crawl ends.
     """
 
     url: str

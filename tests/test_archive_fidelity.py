@@ -145,9 +145,7 @@ def test_each_article_has_a_metadata_record_referring_to_its_response(crawl):
     all_records = records(archive)
     response_ids = {r[1].get_header("WARC-Record-ID") for r in all_records if r[0] in ("response", "revisit")}
     metadata = [r for r in all_records if r[0] == "metadata"]
-    # Every record the crawl policy kept (pipelines/policy.py drops a canonical URL's second page).
-    kept = stats["extraction/articles"] - stats.get("extraction/duplicates", 0) - stats.get("extraction/before_since", 0)
-    assert len(metadata) == kept > 5
+    assert len(metadata) == stats["extraction/articles"] > 5
     for _, headers, _, payload in metadata:
         assert headers.get_header("Content-Type") == "application/warc-fields"
         assert headers.get_header("WARC-Refers-To") in response_ids

@@ -51,7 +51,11 @@ def page(*, before: str = "", inside: str = "", after: str = "", extra_body: str
 
 
 def text_of(html: str) -> str:
-    return extract_article(html, URL).text
+    return text_of_at(html, URL)
+
+
+def text_of_at(html: str, url: str) -> str:
+    return extract_article(html, url).text
 
 
 def assert_only_the_body(text: str) -> None:
@@ -146,11 +150,18 @@ def test_paragraphs_linking_to_the_sites_other_articles_stay():
     assert related_lines(html_tree(html), URL) == frozenset()
 
 
-def test_a_sentence_opening_with_a_heading_word_is_not_a_heading():
-    sentence = "<p>Related talks on fishing rights will open in Jakarta next month, officials said.</p>"
-    html = page(extra_body=sentence + teaser_run())
-    assert squash("Related talks on fishing rights will open in Jakarta next month, officials said.") \
-        not in related_lines(html_tree(html), URL)
+def test_a_short_sentence_opening_with_a_heading_word_is_not_a_heading():
+    sentence = "Related talks open in Jakarta next month."  # as short as a heading
+    html = page(extra_body=f"<p>{sentence}</p>" + teaser_run())
+    assert squash(sentence) not in related_lines(html_tree(html), URL)
+
+
+@pytest.mark.parametrize("fetched_as", [URL + "?utm_source=rss", URL.replace("://news.", "://www.news.")])
+def test_a_box_listing_the_article_itself_does_not_take_its_lead(fetched_as):
+    # "Most read": the article itself (under its clean URL) and two others, each with its summary.
+    listed = [(URL, "Ministers meet in Hanoi to plan trade", BODY[0]), *TEASERS[:2]]
+    box = "<aside><h2>Most read</h2>" + "".join(teaser(*t) for t in listed) + "</aside>"
+    assert text_of_at(page(after=box), fetched_as).split("\n\n")[0] == BODY[0]
 
 
 def test_a_menu_link_named_like_a_block_does_not_take_the_menu():

@@ -39,3 +39,13 @@ def test_words_that_are_no_date_are_unknown():
 
 def test_the_day_is_the_one_the_date_states_not_utcs():
     assert parse_day("2025-11-25T01:00:00+07:00") == date(2025, 11, 25)
+
+
+def test_feed_dates_without_a_weekday_or_seconds_are_read():
+    assert parse_datetime("25 Nov 2025 15:50 GMT").isoformat() == "2025-11-25T15:50:00+00:00"
+
+
+def test_a_printed_english_date_is_not_misread_as_a_feed_date():
+    # The standard library's RFC 822 reader would take both, and drop the PM.
+    assert parse_datetime("Tuesday, November 25, 2025 3:50 PM") is None
+    assert parse_datetime("25 November 2025 10:00 PM GMT") is None
