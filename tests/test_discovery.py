@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from crawler.sites import all_rules
-from tests.helpers import ROOT, run_scrapy
+from tests.helpers import ROOT
 from tests.helpers import replay_crawl as crawl
 
 pytestmark = pytest.mark.crawl  # replayed scrapy crawls
@@ -77,12 +77,6 @@ def test_warc_files_rotate_at_warc_max_size(tmp_path):
     assert len(warcs) == stats["warc/files_closed"] > 1
     assert len(list((tmp_path / "archive/indexes").glob("*.cdxj"))) == len(warcs)
     assert len({w.name.split("-")[2] for w in warcs}) == len(warcs)  # serials differ
-
-
-def test_bad_argument_stops_the_crawl_with_one_clear_line(tmp_path):
-    result = run_scrapy(["crawl", "vietnamplus", "-a", "since=yesterday", "-s", f"ARCHIVE_URI={tmp_path}"])
-    assert result.returncode != 0
-    assert "SpiderArgumentError: -a since: Input should be a valid date" in result.stderr.splitlines()[-1]
 
 
 VNP_OLD_SCHEME = f"{VNP}/quan-he-hop-tac-dia-phuong-la-diem-sang-trong-quan-he-viet-nam-nhat-ban/1079147.vnp"

@@ -19,7 +19,8 @@ from twisted.internet.defer import Deferred
 
 from archiving.lock import ArchiveLocked
 from archiving.storage import ArchiveError, open_archive
-from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_SCRAPY, exit_status
+from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_SCRAPY, EXIT_USAGE, exit_status
+from crawler.usage import UsageMistake, check_arguments, check_settings, check_spider
 
 if TYPE_CHECKING:
     import argparse
@@ -35,7 +36,15 @@ class Command(ScrapyCrawlCommand):
         if len(args) != 1:
             raise UsageError("give exactly one spider name" if args else "")
         assert self.crawler_process and self.settings is not None
-        crawler = self._create_crawler(args[0])
+        try:
+            check_spider(self.crawler_process.spider_loader, args[0])
+            crawler = self._create_crawler(args[0])
+            check_arguments(crawler.spidercls, opts.spargs)
+            check_settings(crawler.settings)
+        except UsageMistake as exc:
+            logger.error("%s", exc)
+            self.exitcode = EXIT_USAGE
+            return
         try:
             archive = open_archive(crawler.settings)
             archive.check_writable()  # before the lock: say "not writable", not "cannot lock"

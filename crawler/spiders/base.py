@@ -69,6 +69,11 @@ class NewsSpider(SitemapSpider):
     # Sitemap entries that look like articles (see _get_urls_and_callbacks_from_urlset).
     sitemap_rules: ClassVar[list[tuple[str, str]]] = [("", "parse_page")]
 
+    @staticmethod
+    def validate_arguments(arguments: dict[str, Any]) -> None:
+        """The ``-a`` arguments as the spider will read them: SpiderArgumentError says what is wrong."""
+        NewsSpiderParams.from_arguments(arguments)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.params = NewsSpiderParams.from_arguments(kwargs)
         super().__init__(*args)
