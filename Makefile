@@ -8,11 +8,13 @@ SPIDER ?= vietnamplus
 .PHONY: test test-fast crawl demo bench bench-extraction bench-memory bench-crawl system-deps clean lock audit
 
 # Exactly the versions of requirements.lock (hash-checked, pip itself included), then the project
-# without its dependencies; pip check catches a lock that lags behind pyproject.toml.
+# without its dependencies; pip check catches a lock that lags behind pyproject.toml. --no-deps: the
+# lock is whole, so pip resolves nothing (resolving, the venv's first pip took "lxml[html_clean]>=4.4.2"
+# from justext as an unpinned requirement once PyPI had a newer lxml, and refused the install).
 $(STAMP): pyproject.toml requirements.lock
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 	@touch $@
