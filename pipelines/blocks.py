@@ -66,7 +66,7 @@ HEADING_MAX_WORDS = 8
 _RELATED_HEADING_START = re.compile(_RELATED_HEADING.pattern.replace(")$", r")\b", 1), re.IGNORECASE | re.VERBOSE)
 # The longest heading named above has 33 characters: room for spaces and marks around it.
 HEADING_MAX_CHARS = 60
-_SHORT_TEXTS = lxml.etree.XPath(f"//text()[string-length(.) <= {HEADING_MAX_CHARS * 2}]")
+_SHORT_TEXTS = lxml.etree.XPath(f"//text()[string-length(.) <= {HEADING_MAX_CHARS * 2}][normalize-space()]")
 # Around a heading's words: "» Lire aussi :", "Related |".
 _AROUND_HEADING = " :»›>|.…-–—•*#\t\n\r\xa0"
 
@@ -94,8 +94,7 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "org"})
 
 
-def related_lines(tree: lxml.html.HtmlElement, url: str | None, text: Iterable[str] | None = None,
-                  canonical: str | None = None) -> frozenset[str]:
+def related_lines(tree: lxml.html.HtmlElement, page: PageLinks, text: Iterable[str] | None = None) -> frozenset[str]:
     """The lines of text in the page's related-article blocks (squashed: letters and digits only).
 
     The page is left as it is: extraction then drops these lines from the text it extracts.
@@ -103,10 +102,8 @@ def related_lines(tree: lxml.html.HtmlElement, url: str | None, text: Iterable[s
     main content (on some pages it then keeps less of the article). When the extracted
     paragraphs are given (``text``), blocks named by a heading are looked for only if a line of
     the text may be one of theirs: one that opens with a heading's words, or a list item. Looking
-    for headings is most of this function's time, and most pages need none. ``canonical``: the
-    page's canonical URL, another name of the page itself.
+    for headings is most of this function's time, and most pages need none.
     """
-    page = _Page(url, canonical)
     blocks = _teaser_runs(tree, page)
     if text is None or any(_may_be_in_named_block(line) for line in text):
         blocks += [block for heading in list(_related_headings(tree)) if (block := _headed_block(heading, page))]
@@ -115,18 +112,17 @@ def related_lines(tree: lxml.html.HtmlElement, url: str | None, text: Iterable[s
         if isinstance(element.tag, str) and (line := squash(element.text_content())))
 
 
-def site_link_texts(tree: lxml.html.HtmlElement, url: str) -> set[str]:
+def site_link_texts(tree: lxml.html.HtmlElement, page: PageLinks) -> set[str]:
     """The texts of the page's links to other pages of its site: what a teaser list is made of.
 
     A table of contents (links within the page) and a list of sources (links to other sites)
     are the article's own.
     """
-    page = _Page(url)
     return {text for a in tree.iter("a") if (target := page.target(a)) and page.on_site(target)
             and (text := normalize_space(a.text_content()))}
 
 
-class _Page:
+class PageLinks:
     """Which links of a page lead to another page, and which to another page of its own site.
 
     A link to this very page under another form of its URL ("www.", a trailing slash, tracking
@@ -253,7 +249,7 @@ def _is_menu_link(element: lxml.html.HtmlElement) -> bool:
     return any(e.tag == "a" for e in around) and not any(e.tag in _HEADINGS for e in around)
 
 
-def _headed_block(heading: lxml.html.HtmlElement, page: _Page) -> list[lxml.html.HtmlElement]:
+def _headed_block(heading: lxml.html.HtmlElement, page: PageLinks) -> list[lxml.html.HtmlElement]:
     """The heading (or the smallest element around it holding only it) and the links it introduces.
 
     Walks up while an element holds nothing but the heading and links after it: that element
@@ -279,7 +275,7 @@ def _headed_block(heading: lxml.html.HtmlElement, page: _Page) -> list[lxml.html
     return []
 
 
-def _is_link_block(element: lxml.html.HtmlElement, page: _Page) -> bool:
+def _is_link_block(element: lxml.html.HtmlElement, page: PageLinks) -> bool:
     """Links to other pages, each with at most a one-line summary, or nothing to read at all."""
     links = [element] if element.tag == "a" else list(element.iter("a"))
     targets = {t for t in map(page.target, links) if t}
@@ -304,7 +300,7 @@ def _on_own_line(link: lxml.html.HtmlElement, within: lxml.html.HtmlElement, or_
 # -- runs of teasers ---------------------------------------------------------------------------
 
 
-def _teaser_runs(tree: lxml.html.HtmlElement, page: _Page) -> list[list[lxml.html.HtmlElement]]:
+def _teaser_runs(tree: lxml.html.HtmlElement, page: PageLinks) -> list[list[lxml.html.HtmlElement]]:
     """Runs of three or more sibling teasers of other articles of the site, with the heading just before."""
     teasers: dict[lxml.html.HtmlElement, None] = {}
     for link in _HEADLINE_LINKS(tree):
@@ -331,7 +327,7 @@ def _teaser_runs(tree: lxml.html.HtmlElement, page: _Page) -> list[list[lxml.htm
     return runs
 
 
-def _teaser_of(link: lxml.html.HtmlElement, target: str, page: _Page) -> lxml.html.HtmlElement | None:
+def _teaser_of(link: lxml.html.HtmlElement, target: str, page: PageLinks) -> lxml.html.HtmlElement | None:
     """The largest element around a headline link that links nowhere else, if it is a teaser."""
     teaser = link
     while (parent := teaser.getparent()) is not None and parent.tag not in ("body", "html"):

@@ -22,7 +22,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler.items import ArticlePage
 from crawler.sites import rules_for_url
 from pipelines.authors import clean_authors, printed_names, publisher_names
-from pipelines.blocks import related_lines, site_link_texts
+from pipelines.blocks import PageLinks, related_lines, site_link_texts
 from pipelines.body import (
     NEVER_TEXT,
     generic_body,
@@ -133,10 +133,11 @@ def extract_article(html: str, url: str, content_language: str | None = None, ma
         metadata.author, publisher_names(json_ld, metadata.sitename, domain_label(url)), lambda: printed_names(tree, page_text()))
     authors = [a.strip() for a in (author or "").split(";")]
     paragraphs = paragraphs_of(body)
+    page_links = PageLinks(url, metadata.url)  # one reading of the page's links for both rules
     # Teaser lists are bullet items: only then are the page's link texts worth collecting.
-    links = site_link_texts(tree, url) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
+    links = site_link_texts(tree, page_links) if any(p.startswith(("- ", "• ")) for p in paragraphs) else set()
     paragraphs = clean_paragraphs(paragraphs, headlines, link_texts=links, authors=authors,
-                                  not_article=related_lines(tree, url, paragraphs, metadata.url))
+                                  not_article=related_lines(tree, page_links, paragraphs))
     if lead is None and paragraphs and normalize_space(metadata.description) == paragraphs[0]:
         lead = paragraphs[0]
     if lead is None:

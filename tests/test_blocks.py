@@ -4,7 +4,7 @@ own links and lists stay."""
 
 import pytest
 
-from pipelines.blocks import related_lines, site_link_texts
+from pipelines.blocks import PageLinks, related_lines, site_link_texts
 from pipelines.cleaning import squash
 from pipelines.extraction import extract_article
 
@@ -97,28 +97,27 @@ def test_an_inline_pointer_is_cut_with_its_link():
 # -- what stays ------------------------------------------------------------------------------
 
 
-def test_the_articles_own_list_of_links_stays():
-    sources = (
-        "<p>The plan draws on three studies published this year:</p><ul>"
-        '<li><a href="https://www.wto.org/reports/farm-tariffs-2025.pdf">WTO report on farm tariffs in Asia</a></li>'
-        '<li><a href="https://www.adb.org/publications/textile-trade">ADB study of the textile trade</a></li>'
-        '<li><a href="https://unctad.org/electronics-supply-chains">UNCTAD survey of electronics supply chains</a></li>'
-        "</ul>"
-    )
-    paragraphs = text_of(page(inside=sources)).split("\n\n")
-    assert "- ADB study of the textile trade" in paragraphs
+def introduced_list(introduction: str, links: list[tuple[str, str]]) -> str:
+    items = "".join(f'<li><a href="{href}">{title}</a></li>' for href, title in links)
+    return f"<p>{introduction}</p><ul>{items}</ul>"
+
+
+def test_the_articles_own_list_of_links_to_other_sites_stays():
+    sources = introduced_list("The plan draws on three studies published this year:", [
+        ("https://www.wto.org/reports/farm-tariffs-2025.pdf", "WTO report on farm tariffs in Asia"),
+        ("https://www.adb.org/publications/textile-trade", "ADB study of the textile trade"),
+        ("https://unctad.org/electronics-supply-chains", "UNCTAD survey of electronics supply chains"),
+    ])
+    assert "- ADB study of the textile trade" in text_of(page(inside=sources)).split("\n\n")
 
 
 def test_a_list_of_the_sites_own_pages_that_the_article_introduces_stays():
-    documents = (
-        "<p>The ministry published the texts of the agreement on its site:</p><ul>"
-        '<li><a href="/documents/tariff-schedule-2026.html">Tariff schedule for 2026 and 2027</a></li>'
-        '<li><a href="/documents/dispute-office-charter.html">Charter of the joint dispute office</a></li>'
-        '<li><a href="/documents/rules-of-origin.html">Rules of origin for textile exports</a></li>'
-        "</ul>"
-    )
-    paragraphs = text_of(page(inside=documents)).split("\n\n")
-    assert "- Charter of the joint dispute office" in paragraphs
+    documents = introduced_list("The ministry published the texts of the agreement on its site:", [
+        ("/documents/tariff-schedule-2026.html", "Tariff schedule for 2026 and 2027"),
+        ("/documents/dispute-office-charter.html", "Charter of the joint dispute office"),
+        ("/documents/rules-of-origin.html", "Rules of origin for textile exports"),
+    ])
+    assert "- Charter of the joint dispute office" in text_of(page(inside=documents)).split("\n\n")
 
 
 def test_bullet_points_stay():
@@ -136,7 +135,7 @@ def test_a_table_of_contents_stays():
     contents = '<ul><li><a href="#tariffs">Tariffs on farm goods</a></li><li><a href="#office">The joint office</a></li>' \
                '<li><a href="#next">What happens next</a></li></ul>'
     html = page(before=contents)
-    assert site_link_texts(html_tree(html), URL).isdisjoint({"Tariffs on farm goods", "The joint office"})
+    assert site_link_texts(html_tree(html), PageLinks(URL)).isdisjoint({"Tariffs on farm goods", "The joint office"})
 
 
 def test_paragraphs_linking_to_the_sites_other_articles_stay():
@@ -147,13 +146,13 @@ def test_paragraphs_linking_to_the_sites_other_articles_stay():
     ]
     # Each starts with a headline link and is its own paragraph, but each is prose, not a teaser.
     html = page(extra_body="".join(linked))
-    assert related_lines(html_tree(html), URL) == frozenset()
+    assert related_lines(html_tree(html), PageLinks(URL)) == frozenset()
 
 
 def test_a_short_sentence_opening_with_a_heading_word_is_not_a_heading():
     sentence = "Related talks open in Jakarta next month."  # as short as a heading
     html = page(extra_body=f"<p>{sentence}</p>" + teaser_run())
-    assert squash(sentence) not in related_lines(html_tree(html), URL)
+    assert squash(sentence) not in related_lines(html_tree(html), PageLinks(URL))
 
 
 @pytest.mark.parametrize("fetched_as", [URL + "?utm_source=rss", URL.replace("://news.", "://www.news.")])
@@ -168,7 +167,7 @@ def test_a_menu_link_named_like_a_block_does_not_take_the_menu():
     menu = '<ul class="m"><li><a href="/top">Top stories</a></li><li><a href="/world">World news</a></li>' \
            '<li><a href="/business">Business</a></li></ul>'
     html = page(before=menu)
-    assert squash("World news") not in related_lines(html_tree(html), URL)
+    assert squash("World news") not in related_lines(html_tree(html), PageLinks(URL))
 
 
 def html_tree(html: str):
@@ -181,8 +180,8 @@ def test_broken_and_foreign_hrefs_are_no_teasers():
     hrefs = ["http://[not-an-address/x", "javascript:void(0)", "mailto:desk@example.com", "whatsapp://send?text=x",
              "#comments", URL + "#comments", "ftp://files.example.com/report.pdf"]
     links = "".join(f'<p><a href="{href}">A link that leads nowhere new</a></p>' for href in hrefs)
-    assert site_link_texts(html_tree(page(extra_body=links)), URL) == {"Home", "World"}
+    assert site_link_texts(html_tree(page(extra_body=links)), PageLinks(URL)) == {"Home", "World"}
 
 
 def test_a_page_known_by_its_markup_only_still_has_its_blocks_found():
-    assert squash(TEASERS[0][1]) in related_lines(html_tree(page(after=teaser_run())), None)
+    assert squash(TEASERS[0][1]) in related_lines(html_tree(page(after=teaser_run())), PageLinks(None))
