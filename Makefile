@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pywb in a virtualenv of its own: it pins redis<3, scrapy-redis needs redis>=4.2 (requirements-pywb.in).
+PYWB_VENV  := .venv-pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed
 SPIDER ?= vietnamplus
 
 .PHONY: test test-fast crawl demo bench bench-extraction bench-memory bench-crawl system-deps clean lock audit
@@ -19,8 +22,15 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 	@touch $@
 
+$(PYWB_STAMP): requirements-pywb.lock
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements-pywb.lock
+	@$(PYWB_VENV)/bin/pip check >/dev/null || { $(PYWB_VENV)/bin/pip check; echo "requirements-pywb.lock is not whole: run make lock"; exit 1; }
+	@touch $@
+
 # requirements.lock: every dependency of '.[test]' pinned with hashes, for CPython $(LOCK_PYTHON) on Linux
-# (what make test and a server install). Keeps existing pins; UPGRADE=1 takes the newest versions.
+# (what make test and a server install); requirements-pywb.lock the same for requirements-pywb.in.
+# Keeps existing pins; UPGRADE=1 takes the newest versions.
 # uv comes from PyPI into a throw-away virtualenv.
 UV_VERSION  ?= 0.13.9
 LOCK_PYTHON ?= 3.11
@@ -28,7 +38,9 @@ lock:
 	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
 	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet uv==$(UV_VERSION) && \
 	"$$tools/bin/uv" pip compile pyproject.toml --extra test --generate-hashes --python-version $(LOCK_PYTHON) \
-	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o requirements.lock
+	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o requirements.lock && \
+	"$$tools/bin/uv" pip compile requirements-pywb.in --generate-hashes --python-version $(LOCK_PYTHON) \
+	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o requirements-pywb.lock
 
 # Known vulnerabilities of the pins in requirements.lock (PyPI's advisories; needs the network, so not part
 # of make test). pip-audit comes from PyPI into a throw-away virtualenv; the lock is read, not installed.
@@ -36,21 +48,25 @@ PIP_AUDIT_VERSION ?= 2.10.1
 audit:
 	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
 	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet pip-audit==$(PIP_AUDIT_VERSION) && \
-	"$$tools/bin/pip-audit" --requirement requirements.lock --disable-pip --vulnerability-service pypi --strict --progress-spinner off
+	for lock in requirements.lock requirements-pywb.lock; do \
+	  "$$tools/bin/pip-audit" --requirement $$lock --disable-pip --vulnerability-service pypi --strict --progress-spinner off || exit 1; \
+	done
 
 # Debian/Ubuntu programs the product and its tests need (installed when root): nginx serves the
-# incremental-crawl tests' site on loopback (ETag, Last-Modified, 304).
+# incremental-crawl tests' site on loopback (ETag, Last-Modified, 304); redis-server is the shared
+# crawl of the distributed tests (docs/distributed.md).
 system-deps:
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing system packages:$$missing (install them, e.g. sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(PYWB_STAMP)
 	$(BIN)/python -m pytest
 
 # Every test but the crawls (scrapy subprocesses, the demo, nginx, moto, Scrapyd: marked crawl), in seconds.
@@ -81,4 +97,4 @@ bench-crawl: system-deps $(STAMP)
 	$(BIN)/python -m bench.crawl $(if $(ARTICLES),--articles $(ARTICLES)) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(REPEAT),--repeat $(REPEAT))
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(PYWB_VENV) build *.egg-info

@@ -5,11 +5,17 @@ the kernel releases it when the crawl's process ends, however it ends. An S3 arc
 with a lease object (``locks/<spider>.lease``) created only if absent (``If-None-Match: *``),
 renewed while the crawl runs, and taken over once expired: a killed crawl blocks the next one
 for at most ``S3_LOCK_LEASE`` seconds.
+
+A distributed crawl is one crawl, whatever its number of workers (docs/distributed.md). Each
+worker names the crawl (its Redis server and keys): locally it holds the spider's lock *shared*
+and a member file of its crawl; on S3 the lease names the crawl and every worker renews it.
+Workers of the same crawl get in; a single crawl, or another distributed crawl, is refused.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -69,12 +75,75 @@ class FileLock(CrawlLock):
             self._file = None
 
 
-class LeaseLock(CrawlLock):
-    """A lease on an S3 object, renewed by a daemon thread every third of its length."""
+class SharedFileLock(CrawlLock):
+    """A worker's hold on a local archive for its distributed crawl (module docstring).
 
-    def __init__(self, storage: S3Storage, path: str, lease: float, what: str, on_lost: Callable[[str], None]) -> None:
+    Under a short exclusive gate: the spider's lock is taken shared (refused while a single crawl
+    holds it), then this crawl's member file shared; a member file of another crawl that some
+    process still holds refuses the worker, one nobody holds is stale and removed.
+    """
+
+    def __init__(self, folder: Path, spider: str, crawl: str, what: str) -> None:
+        self._files: list[BinaryIO] = []
+        member = folder / f".crawl-{spider}.{hashlib.sha256(crawl.encode()).hexdigest()[:16]}.member"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            gate = (folder / f".crawl-{spider}.gate").open("a+b")
+        except OSError as exc:
+            raise ArchiveUnavailable(f"cannot lock {what}: {reason(exc)}") from exc
+        try:
+            fcntl.flock(gate.fileno(), fcntl.LOCK_EX)
+            self._hold(folder / f".crawl-{spider}.lock", f"a crawl that is not this distributed one holds {what}")
+            self._hold(member, f"cannot lock {what}")
+            if self._files[-1].seek(0, os.SEEK_END) == 0:
+                self._files[-1].write(f"{crawl}\n".encode())
+                self._files[-1].flush()
+            for other in sorted(folder.glob(f".crawl-{spider}.*.member")):
+                if other != member:
+                    self._refuse_if_held(other, what)
+        except BaseException:
+            self.release()
+            raise
+        finally:
+            gate.close()
+
+    def _hold(self, path: Path, refusal: str) -> None:
+        file = path.open("a+b")
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise ArchiveLocked(refusal) from None
+        self._files.append(file)
+
+    @staticmethod
+    def _refuse_if_held(path: Path, what: str) -> None:
+        with path.open("rb") as file:
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                crawl = file.read(500).decode("utf-8", "replace").strip() or "?"
+                raise ArchiveLocked(f"another distributed crawl ({crawl}) holds {what}") from None
+            path.unlink(missing_ok=True)  # its workers are all gone
+
+    def release(self) -> None:
+        while self._files:
+            self._files.pop().close()
+
+
+class LeaseLock(CrawlLock):
+    """A lease on an S3 object, renewed by a daemon thread every third of its length.
+
+    With ``crawl`` (a distributed crawl), the lease names the crawl: every worker of that crawl
+    joins and renews it, and it is deleted by the last (``final``) or expires.
+    """
+
+    final = True  # release() deletes the lease; a worker that leaves others running sets it False
+
+    def __init__(self, storage: S3Storage, path: str, lease: float, what: str, on_lost: Callable[[str], None],
+                 crawl: str | None = None) -> None:
         self.storage, self.client, self.key = storage, storage.client, storage.key(path)
-        self.lease, self.what, self.on_lost = lease, what, on_lost
+        self.lease, self.what, self.on_lost, self.crawl = lease, what, on_lost, crawl
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             self.etag = self._take()
@@ -90,7 +159,7 @@ class LeaseLock(CrawlLock):
 
     def _body(self) -> bytes:
         return json.dumps({"owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
-                           "expires": time.time() + self.lease}).encode()
+                           "expires": time.time() + self.lease, "crawl": self.crawl}).encode()
 
     def _take(self) -> str:
         try:
@@ -100,6 +169,8 @@ class LeaseLock(CrawlLock):
                 raise
         held = self.client.get_object(Bucket=self.storage.bucket, Key=self.key)
         holder: dict[str, Any] = json.loads(held["Body"].read() or b"{}")
+        if self.crawl is not None and holder.get("crawl") == self.crawl:
+            return self._join(held["ETag"])
         if holder.get("expires", 0) > time.time() and not _dead_here(holder):
             raise ArchiveLocked(f"another crawl holds {self.what} (lease of {holder.get('owner', '?')}, "
                                 f"until {time.strftime('%H:%M:%S', time.gmtime(holder['expires']))} UTC)")
@@ -108,6 +179,15 @@ class LeaseLock(CrawlLock):
         except self.client.exceptions.ClientError as exc:
             if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 raise ArchiveLocked(f"another crawl holds {self.what}") from None
+            raise
+
+    def _join(self, etag: str) -> str:
+        """The lease of this worker's own distributed crawl: renewed now, held together."""
+        try:
+            return self.client.put_object(Bucket=self.storage.bucket, Key=self.key, Body=self._body(), IfMatch=etag)["ETag"]
+        except self.client.exceptions.ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return self._take()  # another worker renewed it (or another crawl took it) meanwhile
             raise
 
     def _renew(self) -> None:
@@ -122,6 +202,13 @@ class LeaseLock(CrawlLock):
                     break
                 except Exception as exc:  # noqa: BLE001 - reported through on_lost, not raised in a thread
                     taken = _code(exc) in ("PreconditionFailed", "412")  # another crawl holds it now
+                    if taken and self.crawl is not None:
+                        try:  # a worker of the same crawl renewed it: join again
+                            self.etag = self._take()
+                            held_until = time.time() + self.lease
+                            break
+                        except Exception as again:  # noqa: BLE001
+                            exc = again
                     if taken or time.time() + min(5, self.lease / 10) >= held_until:
                         self.on_lost(f"the lease on {self.what} was lost: {reason(exc)}")
                         return
@@ -133,6 +220,8 @@ class LeaseLock(CrawlLock):
             return
         self._stop.set()
         self._thread.join(5)
+        if not self.final:
+            return  # other workers of the distributed crawl hold it still
         try:
             self.client.delete_object(Bucket=self.storage.bucket, Key=self.key, IfMatch=self.etag)
         except Exception as exc:  # noqa: BLE001 - it expires by itself

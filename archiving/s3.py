@@ -346,12 +346,12 @@ class S3Storage(ArchiveStorage):
         except Exception as exc:  # noqa: BLE001 - the age rule of sync() catches it later
             logger.warning("Could not abort the multipart upload of %s: %s", key, s3_reason(exc))
 
-    def crawl_lock(self, spider: str, on_lost: Callable[[str], None] | None = None) -> CrawlLock:
+    def crawl_lock(self, spider: str, on_lost: Callable[[str], None] | None = None, crawl: str | None = None) -> CrawlLock:
         """A lease on ``locks/<spider>.lease``: other machines see it, and a killed crawl's expires."""
         from archiving.lock import LeaseLock
 
         what = f"{self.describe()} for spider {spider}"
-        return LeaseLock(self, f"locks/{spider}.lease", self.lock_lease, what, on_lost or logger.error)
+        return LeaseLock(self, f"locks/{spider}.lease", self.lock_lease, what, on_lost or logger.error, crawl)
 
     # -- leftovers ---------------------------------------------------------------------------
 

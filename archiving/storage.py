@@ -229,11 +229,17 @@ class ArchiveStorage(ABC):
 
     # -- one crawl at a time -------------------------------------------------------------------
 
-    def crawl_lock(self, spider: str, on_lost: Callable[[str], None] | None = None) -> CrawlLock:
-        """Hold the archive for one crawl of ``spider``, or raise ArchiveLocked (archiving.lock)."""
-        from archiving.lock import FileLock
+    def crawl_lock(self, spider: str, on_lost: Callable[[str], None] | None = None, crawl: str | None = None) -> CrawlLock:
+        """Hold the archive for one crawl of ``spider``, or raise ArchiveLocked (archiving.lock).
 
-        return FileLock(self.partial_root / LOCKS_DIR / f".crawl-{spider}.lock", f"{self.describe()} for spider {spider}")
+        ``crawl`` names a distributed crawl: its workers share the hold.
+        """
+        from archiving.lock import FileLock, SharedFileLock
+
+        what = f"{self.describe()} for spider {spider}"
+        if crawl is not None:
+            return SharedFileLock(self.partial_root / LOCKS_DIR, spider, crawl, what)
+        return FileLock(self.partial_root / LOCKS_DIR / f".crawl-{spider}.lock", what)
 
     # -- remote backends -----------------------------------------------------------------------
 

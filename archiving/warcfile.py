@@ -141,6 +141,10 @@ class WarcFile:
         self.size += written
         self.records += len(records)
 
+    def flush(self) -> None:
+        """Hand what is written to the system: a crash of the process no longer loses it."""
+        self._file.flush()
+
     def close(self) -> int:
         """Complete the file, then its CDXJ (written after the WARC it indexes); returns its size."""
         size = self.size

@@ -14,6 +14,7 @@ from scrapy.utils.misc import load_object
 from archiving.crawls import FEED_SCHEME
 from archiving.layout import items_path
 from archiving.storage import STORAGES_BASE
+from crawler.hostlimits import shared_limits
 from crawler.incremental import DEFAULT_INTERVALS, DEFAULT_MAX_AGE
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ DEFAULTS = {
     "RUN_SUMMARY_ENABLED": True,
     "RETRY_AFTER_MAX": 120,  # seconds: a longer Retry-After gives the page up for this crawl
     "ROBOTSTXT_MAX_SIZE": 512 * 1024,  # bytes of robots.txt parsed (RFC 9309: at least 500 KiB)
+    # Distributed crawls (crawler.distributed, docs/distributed.md): REDIS_URL switches them on.
+    "REDIS_KEY_PREFIX": "news-archiver",
+    "REDIS_LEASE": 60.0,  # seconds without a heartbeat after which a worker's requests go back to the queue
+    "REDIS_IDLE_CLOSE": 0.0,  # seconds a worker of a finished crawl waits for pushed URLs before it closes
+    "HOST_RATE_LIMIT": None,  # requests/s per host, all workers (None: 1 / DOWNLOAD_DELAY; 0: none)
+    "HOST_CONCURRENCY_LIMIT": None,  # requests in flight per host, all workers (None: CONCURRENT_REQUESTS_PER_DOMAIN)
 }
 
 # Scrapy's downloader middlewares replaced by the product's subclasses, at the same place in the chain.
@@ -60,6 +67,9 @@ COMPRESSION = "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddl
 
 # Recordings have no server to be polite to, and do not change: no delays, no incremental skips.
 REPLAY_POLITENESS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RETRY_ENABLED": False, "INCREMENTAL_ENABLED": False}
+
+# A distributed crawl's shared per-host rate replaces each process's delay.
+SHARED_POLITENESS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
 class Addon:
@@ -105,12 +115,32 @@ class Addon:
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.policy.CrawlPolicyPipeline", 350)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.textstore.TextStorePipeline", 800)
         settings.set("ARCHIVE_STORAGES_BASE", STORAGES_BASE, priority=PRIORITY)
-        # A JOBDIR that a killed crawl resumes without losing a request (crawler.jobdir).
-        settings.set("SCHEDULER", "crawler.jobdir.DurableScheduler", priority=PRIORITY)
+        if settings.get("REDIS_URL"):
+            _distributed_profile(settings)
+        else:
+            # A JOBDIR that a killed crawl resumes without losing a request (crawler.jobdir).
+            settings.set("SCHEDULER", "crawler.jobdir.DurableScheduler", priority=PRIORITY)
         # The items feed goes through the crawl's archive storage, whatever its backend.
         settings["FEED_STORAGES"].setdefault(FEED_SCHEME, "archiving.crawls.ArchiveFeedStorage")
         feed_uri = f"{FEED_SCHEME}:{items_path('%(name)s', '%(crawl_id)s')}"
         settings["FEEDS"].setdefault(feed_uri, {"format": "jsonlines", "encoding": "utf-8", "store_empty": True})
+
+
+def _distributed_profile(settings: BaseSettings) -> None:
+    """The workers share the queue, seen set and crawl state in Redis, and per-host limits that
+    replace each process's own delay and AutoThrottle (crawler.distributed, crawler.hostlimits)."""
+    settings.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority=PRIORITY)
+    try:
+        rate, concurrency = shared_limits(settings)
+    except ValueError:
+        return  # not a number: the crawl command says so in one line (crawler.usage)
+    settings.set("HOST_RATE_LIMIT", rate, priority=PRIORITY)
+    settings.set("HOST_CONCURRENCY_LIMIT", concurrency, priority=PRIORITY)
+    if rate > 0 and not settings.get("REPLAY"):
+        for name, value in SHARED_POLITENESS.items():
+            settings.set(name, value, priority="project")  # over settings.py, under -s
+    settings.setdefault_in_component_priority_dict(
+        "DOWNLOADER_MIDDLEWARES", "crawler.hostlimits.SharedHostLimitsMiddleware", 960)
 
 
 def _configured(settings: BaseSettings, name: str, cls: type) -> bool:

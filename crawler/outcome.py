@@ -35,6 +35,7 @@ EXIT_LOCKED = 4
 EXIT_NOT_FINISHED = 5
 EXIT_ERRORS = 6
 EXIT_NO_ARTICLES = 7
+EXIT_REDIS = 8  # a distributed crawl's Redis cannot be reached
 
 ARCHIVE_FAILURES = ("archive/write_failed", "archive/sync_failed", "archive/recovery_failures", "archive/lock_lost")
 
@@ -62,7 +63,8 @@ def exit_status(stats: dict[str, Any], max_error_rate: float, extraction: bool =
         listed = stats.get("incremental/listed_new", 0)
     else:
         listed = stats.get("news/discovered/sitemap", 0) + stats.get("news/discovered/feed", 0)
-    if extraction and listed and not stats.get("extraction/articles"):
+    # A worker of a distributed crawl may list articles that other workers extract.
+    if extraction and listed and not stats.get("extraction/articles") and not stats.get("distributed/run"):
         return EXIT_NO_ARTICLES, f"sitemaps and feeds listed {listed} new articles, none was extracted"
     return EXIT_OK, "finished"
 
@@ -98,6 +100,13 @@ def summary(stats: dict[str, Any], *, spider: str, crawl_id: str, archive: str, 
         "warc_bytes_written": stats.get("warc/bytes_written", 0),
         "errors": errors(stats),
         "archive_errors": stats.get("archive/error"),
+        **({"distributed": {
+            "run": stats["distributed/run"],
+            "worker": stats.get("distributed/worker"),
+            "requeued_from_dead_workers": stats.get("distributed/requeued", 0),
+            "given_back_at_close": stats.get("distributed/given_back", 0),
+            "ended_run": bool(stats.get("distributed/ended_run")),
+        }} if stats.get("distributed/run") else {}),
     }
 
 

@@ -5,11 +5,12 @@ answered (status, ETag, Last-Modified, payload digest, the WARC record of the la
 response), the article stored from it (text digest, version, when its text last changed,
 when it was published) and when it is due again. ``CrawlState`` is the interface; SQLite is
 the implementation for one machine (``CRAWL_STATE``: a file beside a local archive, or under
-the spool for S3). A Redis implementation shares it between the workers of a distributed crawl.
+the spool for S3); ``RedisCrawlState`` shares it between the workers of a distributed crawl.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, fields
@@ -99,6 +100,47 @@ class SqliteCrawlState:
         self.db.close()
 
 
+class RedisCrawlState:
+    """The crawl state in Redis, shared by the workers of a distributed crawl (crawler.distributed).
+
+    ``<prefix>:state:pages`` maps each URL key to its ``PageState`` as JSON; ``<prefix>:state:due``
+    orders the articles and pending pages by ``next_check``, as the SQLite index does.
+    """
+
+    DUE_KINDS = ("article", "pending")
+
+    def __init__(self, server: Any, prefix: str) -> None:
+        self.server = server
+        self.pages = f"{prefix}:state:pages"
+        self.due_index = f"{prefix}:state:due"
+
+    def get(self, key: str) -> PageState | None:
+        raw = self.server.hget(self.pages, key)
+        return None if raw is None else _from_json(raw)
+
+    def put(self, page: PageState) -> None:
+        pipe = self.server.pipeline()  # MULTI: the page and its place in the index change together
+        pipe.hset(self.pages, page.key, json.dumps(asdict(page), separators=(",", ":")))
+        if page.kind in self.DUE_KINDS and page.next_check is not None:
+            pipe.zadd(self.due_index, {page.key: page.next_check})
+        else:
+            pipe.zrem(self.due_index, page.key)
+        pipe.execute()
+
+    def due(self, now: float, url_prefixes: tuple[str, ...] = ()) -> list[PageState]:
+        keys = self.server.zrangebyscore(self.due_index, "-inf", now)
+        pages = [_from_json(raw) for raw in (self.server.hmget(self.pages, keys) if keys else []) if raw is not None]
+        return [p for p in pages if not url_prefixes or p.url.startswith(url_prefixes)]
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _from_json(raw: bytes | str) -> PageState:
+    known = {name: value for name, value in json.loads(raw).items() if name in _COLUMNS}
+    return PageState(**known)
+
+
 def state_location(settings: BaseSettings) -> Path:
     """``CRAWL_STATE``, else beside a local archive, else in the spool of a remote one."""
     if configured := settings.get("CRAWL_STATE"):
@@ -116,12 +158,20 @@ _STATES: WeakKeyDictionary[Any, CrawlState] = WeakKeyDictionary()
 
 
 def crawl_state(crawler: Crawler) -> CrawlState:
-    """The crawl state of a crawl, opened on first use and closed when the crawl's engine stops."""
+    """The crawl state of a crawl (in Redis for a distributed crawl), opened on first use and closed
+    when the crawl's engine stops."""
     state = _STATES.get(crawler)
     if state is None:
         from scrapy import signals
 
-        state = _STATES[crawler] = SqliteCrawlState(state_location(crawler.settings))
+        from crawler import distributed
+
+        settings = crawler.settings
+        if distributed.enabled(settings):
+            state = RedisCrawlState(distributed.redis_server(settings), distributed.key_prefix(settings))
+        else:
+            state = SqliteCrawlState(state_location(settings))
+        _STATES[crawler] = state
         crawler.signals.connect(state.close, signal=signals.engine_stopped, weak=False)
     return state
 

@@ -45,6 +45,8 @@ def check_arguments(spidercls: type[Spider], arguments: dict[str, Any]) -> None:
 # Scrapy's own defaults do not tell whole numbers from others (DOWNLOAD_DELAY defaults to 0 and takes
 # 0.3): a number is a number.
 _TYPES: dict[type, str] = {bool: "true or false", int: "a number", float: "a number"}
+# Numbers whose default (None) is worked out from other settings.
+_DERIVED_NUMBERS = {"HOST_RATE_LIMIT": 0.0, "HOST_CONCURRENCY_LIMIT": 0}
 
 
 def check_settings(settings: BaseSettings) -> None:
@@ -64,4 +66,4 @@ def check_settings(settings: BaseSettings) -> None:
 
 def _known_defaults() -> dict[str, Any]:
     scrapy_defaults = {name: getattr(default_settings, name) for name in dir(default_settings) if name.isupper()}
-    return {**scrapy_defaults, **S3_DEFAULTS, **PRODUCT_DEFAULTS}
+    return {**scrapy_defaults, **S3_DEFAULTS, **PRODUCT_DEFAULTS, **_DERIVED_NUMBERS}

@@ -39,6 +39,7 @@ from archiving.layout import (
     text_base,
 )
 from archiving.storage import ArchiveError, ArchiveStorage
+from crawler.distributed import archive_writer
 from crawler.urls import url_key
 from pipelines.record import ArticleRecord
 from pipelines.stories import Stories, TextFeatures, article, features, from_features
@@ -77,7 +78,9 @@ class StoryIndex:
 
     def engine_stopped(self) -> None:
         try:
-            self.update()
+            # The workers of a distributed crawl end at different times: one updates the index at a time.
+            with archive_writer(self.crawler, "story index"):
+                self.update()
         except ArchiveError as exc:
             write_failed(self.crawler, exc)
 

@@ -43,6 +43,7 @@ from archiving.layout import warc_fields, warc_name, warc_path, warcinfo_fields
 from archiving.payloads import Capture, PayloadIndex, shared_index
 from archiving.storage import ArchiveError, ArchiveStorage, ArchiveWriteError, reason
 from archiving.warcfile import Original, WarcFile, payload_digest
+from crawler.distributed import shared_payloads
 from crawler.incremental import NOT_MODIFIED_ORIGINAL, PAYLOAD_CAPTURE
 from crawler.received import TRUNCATED_FLAG, received_head
 from crawler.replay import MISS_FLAG
@@ -160,6 +161,8 @@ class WarcCapture:
         else:
             self.payloads = PayloadIndex(storage, replayed)
         self._missing_before = 0
+        # A distributed crawl's workers share the payloads of the run (crawler.distributed).
+        self.shared = shared_payloads(crawler) if self.revisits != "off" else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -196,6 +199,8 @@ class WarcCapture:
         if confirmed and url_key(confirmed["uri"]) != url_key(response.url):
             confirmed = None  # a 304 for another URL than the capture it would confirm: kept as a response
         original = self.payloads.original(digest) if dedupable else None
+        if original is None and dedupable and self.shared is not None and (found := self.shared.first(digest)):
+            original = Capture(found["uri"], found["date"], found["record_id"])
         refers_to = (Original(confirmed["uri"], confirmed["date"], confirmed["record_id"], not_modified=True,
                               digest=confirmed.get("digest"))
                      if confirmed else original.original() if original else None)
@@ -211,6 +216,9 @@ class WarcCapture:
             return
         if dedupable and original is None:
             self.payloads.add(digest, Capture(response.url, warc_date, record_id))
+            if self.shared is not None:
+                warc.flush()
+                self.shared.add(digest, {"uri": response.url, "date": warc_date, "record_id": record_id})
         # request.meta is response.meta: the spider reads where its page is archived.
         request.meta["warc_record_id"] = record_id
         request.meta["warc_filename"] = warc.name

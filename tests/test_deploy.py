@@ -22,6 +22,7 @@ from tests.helpers import BIN, ROOT
 
 DEPLOY = ROOT / "deploy"
 SERVICE, TIMER = "news-archiver-crawl@.service", "news-archiver-crawl@.timer"
+WORKER = "news-archiver-worker@.service"
 ENV_FILE = "/etc/news-archiver/env"  # where docs/server.md installs deploy/env.example
 
 
@@ -65,7 +66,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     spider = site_spiders()[0]
     install_bin = f"{unit(SERVICE)['Service']['WorkingDirectory'][0]}/.venv/bin/"
     names = {SERVICE: f"news-archiver-crawl@{spider}.service", TIMER: f"news-archiver-crawl@{spider}.timer",
-             "scrapyd.service": "scrapyd.service"}
+             "scrapyd.service": "scrapyd.service", WORKER: "news-archiver-worker@1.service"}
     for name, instance in names.items():
         # verify wants the programs to exist: this machine's virtualenv stands in for the install's.
         text = (DEPLOY / name).read_text().replace(install_bin, f"{BIN}/")
@@ -109,6 +110,28 @@ def test_crawl_service_stops_scrapy_alone_with_time_for_a_graceful_shutdown():
     # The signal goes to Scrapy only: its extraction workers must live until it has drained them.
     assert service["KillMode"] == ["mixed"]
     assert seconds(service["TimeoutStopSec"][0]) >= 4 * DOWNLOAD_TIMEOUT
+
+
+def test_worker_service_runs_the_spider_its_env_file_names_with_redis():
+    service = unit(WORKER)["Service"]
+    install = unit(SERVICE)["Service"]["WorkingDirectory"][0]
+    assert service["WorkingDirectory"] == [install]
+    assert service["ExecStart"] == [f"{install}/.venv/bin/scrapy crawl ${{SPIDER}}"]
+    assert service["EnvironmentFile"] == [ENV_FILE, "/etc/news-archiver/worker.env"]
+    example = dict(line.split("=", 1) for line in (DEPLOY / "worker.env.example").read_text().splitlines()
+                   if line.strip() and not line.startswith("#"))
+    assert example["SPIDER"] in site_spiders()
+    assert example["REDIS_URL"].startswith("redis://")
+
+
+def test_a_dead_worker_is_replaced_but_not_one_that_cannot_work():
+    service = unit(WORKER)["Service"]
+    assert service["Restart"] == ["on-failure"]
+    from crawler.outcome import EXIT_LOCKED, EXIT_REDIS, EXIT_USAGE
+
+    assert set(service["RestartPreventExitStatus"][0].split()) == {str(EXIT_USAGE), str(EXIT_LOCKED), str(EXIT_REDIS)}
+    assert service["KillMode"] == ["mixed"]
+    assert service["ProtectSystem"] == ["strict"]
 
 
 def test_cron_example_crawls_each_spider_under_its_own_lock_into_a_rotated_log():

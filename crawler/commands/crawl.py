@@ -19,7 +19,7 @@ from twisted.internet.defer import Deferred
 
 from archiving.lock import ArchiveLocked
 from archiving.storage import ArchiveError, open_archive
-from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_SCRAPY, EXIT_USAGE, exit_status
+from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_REDIS, EXIT_SCRAPY, EXIT_USAGE, exit_status
 from crawler.usage import UsageMistake, check_arguments, check_settings, check_spider
 
 if TYPE_CHECKING:
@@ -41,14 +41,20 @@ class Command(ScrapyCrawlCommand):
             crawler = self._create_crawler(args[0])
             check_arguments(crawler.spidercls, opts.spargs)
             check_settings(crawler.settings)
+            crawl = _distributed_crawl(crawler)
         except UsageMistake as exc:
             logger.error("%s", exc)
             self.exitcode = EXIT_USAGE
             return
+        except RedisUnavailable as exc:
+            logger.error("%s", exc)
+            self.exitcode = EXIT_REDIS
+            return
         try:
             archive = open_archive(crawler.settings)
             archive.check_writable()  # before the lock: say "not writable", not "cannot lock"
-            lock = archive.crawl_lock(crawler.spidercls.name, on_lost=lambda message: _lock_lost(crawler, message))
+            lock = archive.crawl_lock(crawler.spidercls.name, on_lost=lambda message: _lock_lost(crawler, message),
+                                      crawl=crawl)
         except ArchiveLocked as exc:
             logger.error("%s: not crawling", exc)
             self.exitcode = EXIT_LOCKED
@@ -59,6 +65,8 @@ class Command(ScrapyCrawlCommand):
             return
         with lock:
             self.exitcode = self._crawl(crawler, opts.spargs)
+            # A worker that leaves others running leaves them the archive's lease (archiving.lock).
+            lock.final = crawler.stats.get_value("distributed/ended_run", True)
 
     def _crawl(self, crawler: Crawler, arguments: dict[str, Any]) -> int:
         refused: list[BaseException] = []
@@ -82,6 +90,28 @@ class Command(ScrapyCrawlCommand):
 
 
 LOCK_LOST_REASON = "archive_lock_lost"
+
+
+def _distributed_crawl(crawler: Crawler) -> str | None:
+    """The distributed crawl this worker joins (its workers share the archive's lock), or None."""
+    from crawler import distributed
+
+    if not distributed.enabled(crawler.settings):
+        return None
+    try:
+        server = distributed.redis_server(crawler.settings)
+    except ValueError as exc:
+        raise UsageMistake(f"-s REDIS_URL: {exc}") from exc
+    try:
+        server.ping()
+    except Exception as exc:  # noqa: BLE001 - redis-py's errors: one line, not a traceback
+        raise RedisUnavailable(f"cannot reach Redis at {distributed.redacted_url(crawler.settings)}: {exc}: "
+                               "not crawling") from exc
+    return distributed.crawl_identity(crawler.settings, crawler.spidercls.name)
+
+
+class RedisUnavailable(Exception):
+    pass
 
 
 def _lock_lost(crawler: Crawler, message: str) -> None:

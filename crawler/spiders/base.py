@@ -29,7 +29,7 @@ from crawler.dates import parse_day
 from crawler.incremental import LISTED_AT, parse_listed_date, settle
 from crawler.items import ArticlePage
 from crawler.links import RELATED_RELATIONS, Link, page_links
-from crawler.params import NewsSpiderParams
+from crawler.params import NewsSpiderParams, check_http_url
 from crawler.sites import SiteRules, all_rules, host_of, news_hosts, rules_for_url
 from crawler.state import crawl_state, site_prefixes
 from crawler.urls import absolute_url
@@ -114,6 +114,20 @@ class NewsSpider(SitemapSpider):
             yield Request(url, self._parse_sitemap, meta={KIND: "sitemap"})
         for url in self.site_rules.feeds:
             yield Request(url, self.parse_feed, meta={KIND: "feed"})
+
+    def pushed_request(self, url: str, kind: str = "url") -> Request:
+        """A URL pushed to a distributed crawl's start key (crawler.distributed): ``url`` crawls it
+        as ``-a url=`` does, ``sitemap`` and ``feed`` as this site's own. ValueError if it is not one."""
+        url = check_http_url(url)
+        # Its host may be none of this spider's sites: the URL itself is fetched; its links as always.
+        meta: dict[str, Any] = {"allow_offsite": True}
+        if kind == "url":
+            return Request(url, self.parse_start, meta={**meta, KIND: "url", DEPTH: 0})
+        if kind == "sitemap":
+            return Request(url, self._parse_sitemap, meta={**meta, KIND: "sitemap"})
+        if kind == "feed":
+            return Request(url, self.parse_feed, meta={**meta, KIND: "feed"})
+        raise ValueError(f"unknown kind {kind!r} (url, sitemap or feed)")
 
     def cited_start_urls(self) -> list[str]:
         """Source URLs that the seed documents cite on this spider's sites."""
