@@ -31,6 +31,7 @@ Keys (``REDIS_KEY_PREFIX``, default ``news-archiver``; one prefix per archive):
 ``<prefix>:<spider>:workers``   live workers and their last heartbeat (sorted set)
 ``<prefix>:<spider>:leases:<worker>``  requests a worker holds (hash: request -> score)
 ``<prefix>:<spider>:starting``  workers whose start requests are not all queued (set)
+``<prefix>:<spider>:worker-stats``  each live worker's figures, renewed with its heartbeat (hash)
 ``<prefix>:<spider>:run``       the current run's id
 ``<prefix>:<spider>:payloads``  payload digest -> first capture, this run (hash)
 ``<prefix>:state:*``            the crawl state (crawler.state.RedisCrawlState)
@@ -136,6 +137,10 @@ class CrawlKeys:
         return f"{self.base}:starting"
 
     @property
+    def worker_stats(self) -> str:
+        return f"{self.base}:worker-stats"
+
+    @property
     def run(self) -> str:
         return f"{self.base}:run"
 
@@ -174,7 +179,7 @@ redis.call('HSET', KEYS[2], item[1], item[2])
 return item[1]
 """
 
-# KEYS: workers, queue, starting. ARGV: worker ('' for none), lease seconds, leases prefix.
+# KEYS: workers, queue, starting, worker stats. ARGV: worker ('' for none), lease seconds, leases prefix.
 # Renew the worker's heartbeat; give the requests of workers whose heartbeat expired back to the queue.
 HEARTBEAT = _NOW + """
 if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
@@ -189,6 +194,7 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonum
   redis.call('DEL', leases)
   redis.call('ZREM', KEYS[1], worker)
   redis.call('SREM', KEYS[3], worker)
+  redis.call('HDEL', KEYS[4], worker)
 end
 return requeued
 """
@@ -201,7 +207,7 @@ for _, worker in ipairs(workers) do leased = leased + redis.call('HLEN', ARGV[1]
 return {redis.call('ZCARD', KEYS[2]), leased, redis.call('SCARD', KEYS[3]), redis.call('LLEN', KEYS[4]), #workers}
 """
 
-# KEYS: workers, queue, starting, start_urls, seen, run, payloads. ARGV: worker, leases prefix.
+# KEYS: workers, queue, starting, start_urls, seen, run, payloads, worker stats. ARGV: worker, leases prefix.
 # The worker leaves: what it still holds goes back to the queue. The last worker of a finished
 # crawl ends the run (its seen set and payload digests); returns 1 then.
 LEAVE = """
@@ -211,6 +217,7 @@ for i = 1, #held, 2 do redis.call('ZADD', KEYS[2], held[i + 1], held[i]) end
 redis.call('DEL', leases)
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[8], ARGV[1])
 if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 and redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('DEL', KEYS[5], KEYS[6], KEYS[7], KEYS[3])
   return 1
@@ -259,12 +266,12 @@ class SharedCrawl:
 
     def heartbeat(self) -> int:
         """Renew this worker; requeue what dead workers held. Returns how many requests came back."""
-        return int(self._heartbeat(keys=[self.keys.workers, self.keys.queue, self.keys.starting],
+        return int(self._heartbeat(keys=[self.keys.workers, self.keys.queue, self.keys.starting, self.keys.worker_stats],
                                    args=[self.worker, self.lease, self.keys.leases_prefix]))
 
     def reap(self) -> int:
         """Requeue what dead workers held, without renewing this worker."""
-        return int(self._heartbeat(keys=[self.keys.workers, self.keys.queue, self.keys.starting],
+        return int(self._heartbeat(keys=[self.keys.workers, self.keys.queue, self.keys.starting, self.keys.worker_stats],
                                    args=["", self.lease, self.keys.leases_prefix]))
 
     def pop(self) -> bytes | None:
@@ -289,7 +296,11 @@ class SharedCrawl:
         keys = self.keys
         self.reap()
         return bool(self._leave(keys=[keys.workers, keys.queue, keys.starting, keys.start_urls, keys.seen, keys.run,
-                                      keys.payloads], args=[self.worker, keys.leases_prefix]))
+                                      keys.payloads, keys.worker_stats], args=[self.worker, keys.leases_prefix]))
+
+    def publish(self, figures: dict[str, Any]) -> None:
+        """This worker's figures, for ``scrapy workers``."""
+        self.server.hset(self.keys.worker_stats, self.worker, json.dumps(figures, separators=(",", ":")))
 
 
 WRITER_LEASE = 600  # seconds: a writer that died releases the archive to the next one after this
@@ -368,6 +379,22 @@ class FingerprintDupeFilter(ScrapyRedisDupeFilter):
         return self.fingerprinter.fingerprint(request).hex()
 
 
+def worker_figures(stats: dict[str, Any], leased: int) -> dict[str, Any]:
+    """What ``scrapy workers`` shows of a worker: from its crawl stats."""
+    started = stats.get("start_time")
+    return {
+        "pid": os.getpid(),
+        "started": started.timestamp() if started else None,
+        "leased": leased,
+        "pages": stats.get("response_received_count", 0),
+        "articles": stats.get("textstore/written", 0),
+        "revisits": stats.get("warc/revisits", 0) + stats.get("warc/not_modified_revisits", 0),
+        "errors": stats.get("downloader/exception_count", 0)
+        + sum(v for k, v in stats.items() if k.startswith("downloader/response_status_count/5")),
+        "bytes": stats.get("downloader/response_bytes", 0),
+    }
+
+
 class RedisScheduler(ScrapyRedisScheduler):
     """scrapy-redis's scheduler with leases, runs and a crawl-wide end (module docstring)."""
 
@@ -399,6 +426,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.queue = LeasedQueue(self.server, spider, self.keys.queue, self.shared, self.serializer)
         requeued = self.shared.heartbeat()
         run = self.shared.join()
+        self.shared.publish(worker_figures(self.stats.get_stats(), 0))
         self.stats.set_value("distributed/worker", self.shared.worker)
         self.stats.set_value("distributed/run", run)
         if requeued:
@@ -461,6 +489,7 @@ class RedisScheduler(ScrapyRedisScheduler):
     def _heartbeat(self) -> None:
         try:
             self._cross_off_finished()
+            self.shared.publish(worker_figures(self.stats.get_stats(), len(self._handed)))
             if requeued := self.shared.heartbeat():
                 self.stats.inc_value("distributed/requeued", requeued)
                 logger.warning("Put back in the queue %d requests that dead workers had leased", requeued)
@@ -510,3 +539,46 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.stats.inc_value("distributed/pushed")
         return request
 
+
+def crawl_report(server: Redis, keys: CrawlKeys) -> dict[str, Any]:
+    """The distributed crawl as ``scrapy workers`` shows it: queue, workers, hosts (docs/distributed.md)."""
+    now = float(".".join(str(part) for part in server.time()))
+    run = server.get(keys.run)
+    beats = {_text(worker): beat for worker, beat in server.zrange(keys.workers, 0, -1, withscores=True)}
+    figures = {_text(worker): json.loads(raw) for worker, raw in server.hgetall(keys.worker_stats).items()}
+    workers = {
+        worker: {"heartbeat_age_s": round(now - beat, 1), "leased": int(server.hlen(keys.leases(worker))),
+                 **{k: v for k, v in figures.get(worker, {}).items() if k != "leased"}}
+        for worker, beat in sorted(beats.items())
+    }
+    # Requests over the last 60 s, estimated from per-minute counters: the current minute so far,
+    # plus the previous minute's share that still falls in the window.
+    minute, elapsed = int(now // 60), (now % 60) / 60
+    hosts: dict[str, dict[str, Any]] = {}
+    host_prefix = f"{keys.prefix}:host:"
+    for key in server.scan_iter(match=f"{host_prefix}*:inflight"):
+        host = _text(key)[len(host_prefix):-len(":inflight")]
+        hosts.setdefault(host, {})["in_flight"] = int(server.zcount(key, now, "+inf"))
+    for key in server.scan_iter(match=f"{host_prefix}*:minute:*"):
+        host, _, of = _text(key)[len(host_prefix):].rpartition(":minute:")
+        weight = {minute: 1.0, minute - 1: 1 - elapsed}.get(int(of), 0.0)
+        if weight:
+            entry = hosts.setdefault(host, {})
+            entry["requests_last_60s"] = round(entry.get("requests_last_60s", 0) + weight * int(server.get(key) or 0))
+    for entry in hosts.values():
+        entry["requests_per_second"] = round(entry.get("requests_last_60s", 0) / 60, 2)
+    return {
+        "crawl": keys.base,
+        "run": _text(run) if run is not None else None,
+        "queued": int(server.zcard(keys.queue)),
+        "pushed": int(server.llen(keys.start_urls)),
+        "seen": int(server.scard(keys.seen)),
+        "leased": sum(w["leased"] for w in workers.values()),
+        "starting": int(server.scard(keys.starting)),
+        "workers": workers,
+        "hosts": dict(sorted(hosts.items())),
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -92,8 +92,7 @@ class SharedHostLimitsMiddleware:
         if not distributed.enabled(settings) or settings.get("REPLAY"):
             raise NotConfigured
         rate, concurrency = shared_limits(settings)
-        if rate <= 0 and concurrency <= 0:
-            raise NotConfigured
+        # Even without limits: it counts each host's requests per minute for ``scrapy workers``.
         return cls(crawler, distributed.redis_server(settings), rate, concurrency)
 
     def _key(self, request: Request, what: str) -> str:

@@ -223,3 +223,44 @@ def test_a_distributed_crawl_whose_workers_are_gone_no_longer_holds_the_archive(
     SharedFileLock(tmp_path, "news", "redis://h:1/0/a:news", "the archive").release()
     with SharedFileLock(tmp_path, "news", "redis://other:1/0/a:news", "the archive"):
         assert len(list(tmp_path.glob("*.member"))) == 1
+
+
+def test_a_distributed_crawls_workers_share_an_s3_lease_that_refuses_other_crawls(s3, tmp_path):
+    from archiving.s3 import S3Storage
+    from tests.s3server import unique_bucket_name
+
+    bucket = s3.create_bucket(unique_bucket_name("lease"))
+    storage = S3Storage(f"s3://{bucket}/archive", s3.client(), tmp_path / "spool")
+    first = storage.crawl_lock("news", crawl="redis://h:1/0/a:news")
+    second = storage.crawl_lock("news", crawl="redis://h:1/0/a:news")
+    with pytest.raises(ArchiveLocked):
+        storage.crawl_lock("news")
+    with pytest.raises(ArchiveLocked):
+        storage.crawl_lock("news", crawl="redis://other:1/0/a:news")
+    first.final = False  # the other worker still runs: the lease stays
+    first.release()
+    with pytest.raises(ArchiveLocked):
+        storage.crawl_lock("news")
+    second.release()  # the last worker
+    storage.crawl_lock("news").release()
+
+
+# -- watching -----------------------------------------------------------------------------------
+
+
+def test_the_report_shows_the_queue_each_worker_and_each_hosts_rate(server):
+    from crawler.distributed import crawl_report
+
+    for n in range(3):
+        queued(server, f"http://127.0.0.1/{n}")
+    worker = SharedCrawl(server, KEYS, 60, "w1")
+    worker.join()
+    worker.pop()
+    worker.publish({"pages": 12, "articles": 10, "errors": 1})
+    seconds = server.time()[0]
+    server.set(f"test:host:example.org:minute:{seconds // 60}", 120)
+    server.set(f"test:host:example.org:minute:{seconds // 60 - 5}", 999)  # long past
+    report = crawl_report(server, KEYS)
+    assert (report["queued"], report["leased"], report["starting"]) == (2, 1, 1)
+    assert report["workers"]["w1"]["pages"] == 12 and report["workers"]["w1"]["leased"] == 1
+    assert report["hosts"]["example.org"] == {"requests_last_60s": 120, "requests_per_second": 2.0}

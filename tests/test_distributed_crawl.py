@@ -81,9 +81,10 @@ def site_factory(tmp_path):
         site.stop()
 
 
-def worker(site: Site, archive: Path, redis_url: str, log: Path, *settings: str) -> subprocess.Popen:
+def worker(site: Site, archive: Path, redis_url: str, log: Path, *settings: str, start: str = "") -> subprocess.Popen:
+    """A worker of the site's crawl: from its robots.txt sitemaps, or from ``start`` (``-a`` argument)."""
     env = {k: v for k, v in os.environ.items() if k not in ("ARCHIVE_URI", "REPLAY", "REDIS_URL")}
-    args = [str(BIN / "scrapy"), "crawl", "news", "-a", f"site={site.base}/", "-s", f"ARCHIVE_URI={archive}",
+    args = [str(BIN / "scrapy"), "crawl", "news", "-a", start or f"site={site.base}/", "-s", f"ARCHIVE_URI={archive}",
             "-s", f"REDIS_URL={redis_url}", "-s", "EXTRACTION_WORKERS=1", "-s", "REDIS_LEASE=4",
             "-s", "HOST_RATE_LIMIT=0", "-s", "HOST_CONCURRENCY_LIMIT=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false", "-s", "PRIVATE_ADDRESS_ALLOWLIST=127.0.0.1",
@@ -144,6 +145,8 @@ def test_three_workers_archive_every_page_exactly_once(redis_server, site_factor
     archive = tmp_path / "archive"
     workers = [worker(site, archive, redis_server.url, tmp_path / f"worker{n}.log") for n in range(3)]
     wait_for(lambda: len(site.article_requests()) >= 100, timeout=120)
+    watched = subprocess.run([str(BIN / "scrapy"), "workers", "news", "--json", "-s", f"REDIS_URL={redis_server.url}"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     # While they run: the archive is this distributed crawl's alone.
     single = subprocess.run([str(BIN / "scrapy"), "crawl", "news", "-a", f"site={site.base}/", "-s", f"ARCHIVE_URI={archive}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -155,6 +158,9 @@ def test_three_workers_archive_every_page_exactly_once(redis_server, site_factor
     assert codes == [0, 0, 0], logs
     assert single.returncode == EXIT_LOCKED, single.stderr[-2000:]
     assert other.returncode == EXIT_LOCKED and "another distributed crawl" in other.stderr, other.stderr[-2000:]
+    report = json.loads(watched.stdout)
+    assert len(report["workers"]) == 3 and report["run"], report
+    assert report["seen"] > 100 and "127.0.0.1:" + site.base.rsplit(":", 1)[1] in report["hosts"], report
 
     fetched = Counter(path for _, path in site.article_requests())
     assert len(fetched) == 1500 and max(fetched.values()) == 1  # no page fetched twice
@@ -213,3 +219,20 @@ def test_a_per_host_rate_limit_holds_across_the_workers(redis_server, site_facto
     # Nor is any second faster than the limit allows (a burst would hide in an average).
     per_second = Counter(int(at) for at in steady[1:-1])
     assert max(per_second.values()) <= limit * 1.1 + 1
+
+
+def test_urls_pushed_while_a_worker_runs_are_crawled(redis_server, site_factory, tmp_path):
+    redis_server.flush()
+    site = site_factory(40)
+    archive = tmp_path / "archive"
+    client = redis_server.client()
+    # Started on one article only; it waits for pushed URLs once that is done.
+    running = worker(site, archive, redis_server.url, tmp_path / "worker.log", "-s", "REDIS_IDLE_CLOSE=6",
+                     start=f"url={site.base}{article_path(1)}")
+    wait_for(lambda: any(path == article_path(1) for _, path in site.requests()), timeout=60)
+    client.rpush("news-archiver:news:start_urls", json.dumps({"url": f"{site.base}/sitemap.xml", "kind": "sitemap"}),
+                 "ftp://example.org/not-http", f"{site.base}{article_path(40)}")
+    assert finish([running], timeout=180) == [0], (tmp_path / "worker.log").read_text()[-3000:]
+    assert len(texts(archive)) == 40
+    log = (tmp_path / "worker.log").read_text()
+    assert "Refused a start URL pushed to news-archiver:news:start_urls: 'ftp://example.org/not-http'" in log
