@@ -134,7 +134,9 @@ def main() -> None:
         site, base, log = start_site(work, args.articles, args.latency)
         try:
             fast = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "HOST_RATE_LIMIT": "0",
-                    "HOST_CONCURRENCY_LIMIT": "0", "CONCURRENT_REQUESTS_PER_DOMAIN": str(args.concurrency),
+                    # CONCURRENT_REQUESTS, not _PER_DOMAIN: Scrapy 2.19 lets one slot take every request
+                    # when there is no delay (scrapy/scrapy#6982), so only the total holds a worker to it.
+                    "HOST_CONCURRENCY_LIMIT": "0", "CONCURRENT_REQUESTS": str(args.concurrency),
                     "RELATED_DEPTH": "0"}
             for workers in args.workers:
                 print(f"Crawling {args.articles} articles with {workers} worker(s)...", flush=True)

@@ -12,7 +12,7 @@ from scrapy.settings import Settings
 from archiving.lock import ArchiveLocked, FileLock, SharedFileLock
 from crawler.addon import Addon
 from crawler.distributed import CrawlKeys, LeasedQueue, SharedCrawl
-from crawler.hostlimits import RESERVE
+from crawler.hostlimits import ACQUIRE, RESERVE
 from crawler.state import PageState, RedisCrawlState
 from tests.redisserver import start_or_skip
 
@@ -164,6 +164,23 @@ def test_reservations_space_a_hosts_requests_by_the_rate(server):
     waits = [float(reserve(keys=["test:host:h:next"], args=["0.1"])) for _ in range(5)]
     assert waits[0] == pytest.approx(0, abs=0.02)
     assert [round(b - a, 2) for a, b in zip(waits, waits[1:])] == [0.1] * 4
+
+
+def test_a_host_takes_no_more_requests_in_flight_than_its_limit(server):
+    acquire = server.register_script(ACQUIRE)
+    key = "test:host:h:inflight"
+    assert [acquire(keys=[key], args=[2, token, 60]) for token in ("a", "b", "c")] == [1, 1, 0]
+    server.zrem(key, "a")  # a response came back
+    assert acquire(keys=[key], args=[2, "c", 60]) == 1
+
+
+def test_a_dead_workers_request_frees_its_hosts_place_when_its_time_is_up(server):
+    acquire = server.register_script(ACQUIRE)
+    key = "test:host:h:inflight"
+    assert acquire(keys=[key], args=[1, "held-by-the-dead", 0.3]) == 1
+    assert acquire(keys=[key], args=[1, "next", 60]) == 0
+    time.sleep(0.4)
+    assert acquire(keys=[key], args=[1, "next", 60]) == 1
 
 
 def test_the_distributed_profile_shares_one_processs_politeness(tmp_path):

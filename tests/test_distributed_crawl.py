@@ -172,6 +172,9 @@ def test_three_workers_archive_every_page_exactly_once(redis_server, site_factor
     assert sum(s["articles"]["new"] for s in done) == 1500
     assert [s["distributed"]["ended_run"] for s in done].count(True) == 1
     assert not redis_server.client().exists("news-archiver:news:seen")
+    # The story index, updated by each worker as it ended, lost no worker's articles.
+    described = [json.loads(line) for line in (archive / "stories" / "features.jsonl").read_text().splitlines()]
+    assert len(described) == len({d["key"] for d in described}) == 1500
     sample = [site.base + article_path(n) for n in range(1, 1501, 50)]
     valid_and_replayable(archive, sample, tmp_path / "validate")
 
@@ -181,10 +184,12 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_its_warc_is_repaired(redis_
     site = site_factory(600, latency=0.05)
     archive = tmp_path / "archive"
     workers = [worker(site, archive, redis_server.url, tmp_path / f"worker{n}.log") for n in range(3)]
-    wait_for(lambda: len(site.article_requests()) >= 150, timeout=120)
-    os.killpg(workers[1].pid, signal.SIGKILL)
-    workers[1].wait(10)
-    wait_for(lambda: list(archive.rglob("*.warc.gz.open")), timeout=10)
+    victim = workers[1]
+    # Mid-crawl, and the victim is writing: its WARC (named by its host and pid) is open.
+    wait_for(lambda: len(site.article_requests()) >= 150 and list(archive.rglob(f"*-{victim.pid}.warc.gz.open")),
+             timeout=120)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(10)
     # Its replacement (systemd's Restart=, or an operator) repairs what the killed one left.
     workers.append(worker(site, archive, redis_server.url, tmp_path / "worker3.log"))
     codes = finish([workers[0], workers[2], workers[3]])
@@ -236,3 +241,19 @@ def test_urls_pushed_while_a_worker_runs_are_crawled(redis_server, site_factory,
     assert len(texts(archive)) == 40
     log = (tmp_path / "worker.log").read_text()
     assert "Refused a start URL pushed to news-archiver:news:start_urls: 'ftp://example.org/not-http'" in log
+
+
+def test_the_next_run_of_a_distributed_crawl_asks_for_lists_again_and_not_for_articles_not_due(redis_server, site_factory,
+                                                                                              tmp_path):
+    redis_server.flush()
+    site = site_factory(30)
+    archive = tmp_path / "archive"
+    first = [worker(site, archive, redis_server.url, tmp_path / f"first{n}.log") for n in range(2)]
+    assert finish(first) == [0, 0]
+    assert len(texts(archive)) == 30
+    asked_before = len(site.requests())
+    again = worker(site, archive, redis_server.url, tmp_path / "again.log")
+    assert finish([again]) == [0], (tmp_path / "again.log").read_text()[-3000:]
+    asked = [path for _, path in site.requests()[asked_before:]]
+    assert "/sitemap.xml" in asked  # a new run: its seen set is new
+    assert not [path for path in asked if path.startswith("/news/")]  # the shared crawl state: none is due
