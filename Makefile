@@ -74,7 +74,6 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not crawl"
 
 crawl: $(STAMP)
-	@$(BIN)/python -m crawler.netcheck https://www.vietnamplus.vn/
 	$(BIN)/scrapy crawl $(SPIDER)
 
 demo: $(STAMP)

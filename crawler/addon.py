@@ -48,6 +48,8 @@ DEFAULTS = {
     "RUN_SUMMARY_ENABLED": True,
     "RETRY_AFTER_MAX": 120,  # seconds: a longer Retry-After gives the page up for this crawl
     "ROBOTSTXT_MAX_SIZE": 512 * 1024,  # bytes of robots.txt parsed (RFC 9309: at least 500 KiB)
+    "NETWORK_CHECK": True,  # scrapy crawl stops in one line (status 9) when its first URL is out of reach
+    "PROGRESS_INTERVAL": 5.0,  # seconds between progress lines (crawler.progress); 0: none
     # Distributed crawls (crawler.distributed, docs/distributed.md): REDIS_URL switches them on.
     "REDIS_KEY_PREFIX": "news-archiver",
     "REDIS_LEASE": 60.0,  # seconds without a heartbeat after which a worker's requests go back to the queue
@@ -110,6 +112,10 @@ class Addon:
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.warc.WarcCapture", 100)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "pipelines.storyindex.StoryIndex", 800)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.outcome.RunSummary", 850)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.sitestats.SiteStats", 500)
+        # The progress line replaces Scrapy's per-minute LogStats line (crawler.progress).
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.progress.CrawlProgress", 510)
+        settings["EXTENSIONS"].setdefault("scrapy.extensions.logstats.LogStats", None)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", "crawler.extensions.StatsFile", 900)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.extraction.ExtractionPipeline", 300)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", "pipelines.policy.CrawlPolicyPipeline", 350)

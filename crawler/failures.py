@@ -29,6 +29,8 @@ from twisted.internet import error as net
 from twisted.web._newclient import ParseError, ResponseFailed, ResponseNeverReceived
 from twisted.web.http import _DataLoss, _MalformedChunkedDataError
 
+from crawler.sitestats import count_error
+
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
@@ -114,4 +116,5 @@ class DownloadFailureMiddleware:
             exc_info=exception if kind == "other" else None,
         )
         self.stats.inc_value(f"errors/{kind}")
+        count_error(self.stats, request.url)
         raise DownloadFailed(kind) from exception

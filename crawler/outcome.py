@@ -20,6 +20,7 @@ from scrapy.exceptions import NotConfigured
 from archiving.crawls import crawl_storage, write_failed
 from archiving.layout import summary_path
 from archiving.storage import ArchiveError
+from crawler.sitestats import by_site
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -36,6 +37,7 @@ EXIT_NOT_FINISHED = 5
 EXIT_ERRORS = 6
 EXIT_NO_ARTICLES = 7
 EXIT_REDIS = 8  # a distributed crawl's Redis cannot be reached
+EXIT_NO_NETWORK = 9  # the crawl's first URL is out of the network's reach
 
 ARCHIVE_FAILURES = ("archive/write_failed", "archive/sync_failed", "archive/recovery_failures", "archive/lock_lost")
 
@@ -100,6 +102,7 @@ def summary(stats: dict[str, Any], *, spider: str, crawl_id: str, archive: str, 
         "warc_bytes_written": stats.get("warc/bytes_written", 0),
         "errors": errors(stats),
         "archive_errors": stats.get("archive/error"),
+        "sites": by_site(stats),
         **({"distributed": {
             "run": stats["distributed/run"],
             "worker": stats.get("distributed/worker"),
@@ -122,7 +125,32 @@ def table(run: dict[str, Any]) -> str:
         ("exit", f"{run['exit_status']}: {run['exit_reason']}"),
     ]
     width = max(len(name) for name, _ in rows)
-    return "\n".join([f"Run summary of {run['spider']} {run['crawl_id']}:"] + [f"  {n:<{width}}  {v}" for n, v in rows])
+    return "\n".join([f"Run summary of {run['spider']} {run['crawl_id']}:"] + [f"  {n:<{width}}  {v}" for n, v in rows]
+                     + site_table(run.get("sites", {})))
+
+
+def site_table(sites: dict[str, dict[str, Any]]) -> list[str]:
+    """The per-site lines of the end-of-crawl table: pages, articles new and changed, revisits, errors, bytes, time."""
+    if not sites:
+        return []
+    header = ("site", "pages", "new", "changed", "revisits", "errors", "bytes", "time")
+    rows = [header] + [
+        (site, str(s["pages"]), str(s["articles_new"]), str(s["articles_changed"]), str(s["revisits"]),
+         str(s["errors"]), _bytes(s["bytes"]), f"{s['seconds']:.1f} s" if s["seconds"] < 10 else f"{s['seconds']:.0f} s")
+        for site, s in sites.items()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return ["  " + "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                             for i, (cell, width) in enumerate(zip(row, widths))) for row in rows]
+
+
+def _bytes(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count} B"
+
 
 
 class RunSummary:

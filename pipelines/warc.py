@@ -47,6 +47,7 @@ from crawler.distributed import shared_payloads
 from crawler.incremental import NOT_MODIFIED_ORIGINAL, PAYLOAD_CAPTURE
 from crawler.received import TRUNCATED_FLAG, received_head
 from crawler.replay import MISS_FLAG
+from crawler.sitestats import REVISIT
 from crawler.urls import url_key
 from pipelines.record import ArticleRecord
 
@@ -232,6 +233,7 @@ class WarcCapture:
         self.stats.inc_value("warc/exchanges")
         if refers_to is not None:
             self.stats.inc_value("warc/not_modified_revisits" if confirmed else "warc/revisits")
+            request.meta[REVISIT] = True
         if truncated is not None:
             self.stats.inc_value("warc/truncated")
         self._rotate_if_full()

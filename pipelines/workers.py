@@ -20,13 +20,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from crawler.children import die_with_parent
+
 logger = logging.getLogger(__name__)
 
 # Beyond four, workers add memory (80-120 MB each) faster than a crawl's politeness lets them work.
 MAX_DEFAULT_WORKERS = 4
 
 _NATIVE_THREAD_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-_PR_SET_PDEATHSIG = 1
 
 
 def one_thread_per_worker() -> None:
@@ -37,19 +38,6 @@ def one_thread_per_worker() -> None:
     """
     for name in _NATIVE_THREAD_SETTINGS:
         os.environ.setdefault(name, "1")
-
-
-def die_with_parent(parent: int) -> None:
-    """Ask Linux to end this worker when the crawl that started it (``parent``) dies, however it dies.
-
-    A crawl killed with SIGKILL cannot shut its pool down; without this its workers (and
-    multiprocessing's resource tracker, which they keep alive) would run on as orphans.
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the crawl died before the call took effect (adopted by init or a subreaper)
-            os._exit(0)
 
 
 def ignore_interrupts() -> None:

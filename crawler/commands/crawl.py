@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.request
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
@@ -19,7 +21,8 @@ from twisted.internet.defer import Deferred
 
 from archiving.lock import ArchiveLocked
 from archiving.storage import ArchiveError, open_archive
-from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_REDIS, EXIT_SCRAPY, EXIT_USAGE, exit_status
+from crawler.netcheck import network_problem
+from crawler.outcome import EXIT_ARCHIVE, EXIT_LOCKED, EXIT_NO_NETWORK, EXIT_REDIS, EXIT_SCRAPY, EXIT_USAGE, exit_status
 from crawler.usage import UsageMistake, check_arguments, check_settings, check_spider
 
 if TYPE_CHECKING:
@@ -64,6 +67,10 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = EXIT_ARCHIVE
             return
         with lock:
+            if problem := no_network(crawler, opts.spargs):
+                logger.error("No network? %s: not crawling (make demo, or -s REPLAY=..., crawls recorded pages)", problem)
+                self.exitcode = EXIT_NO_NETWORK
+                return
             self.exitcode = self._crawl(crawler, opts.spargs)
             # A worker that leaves others running leaves them the archive's lease (archiving.lock).
             lock.final = crawler.stats.get_value("distributed/ended_run", True)
@@ -90,6 +97,22 @@ class Command(ScrapyCrawlCommand):
 
 
 LOCK_LOST_REASON = "archive_lock_lost"
+
+
+def no_network(crawler: Crawler, arguments: dict[str, Any]) -> str | None:
+    """Why the crawl's first URL is out of the network's reach (crawler.netcheck), or None.
+
+    Not checked under ``REPLAY``, with ``NETWORK_CHECK`` off, or behind a proxy from the environment
+    (the proxy resolves the names, this machine may not).
+    """
+    settings = crawler.settings
+    if settings.get("REPLAY") or not settings.getbool("NETWORK_CHECK", True):
+        return None
+    first = getattr(crawler.spidercls, "first_url", None)
+    url = first(arguments) if first is not None else None
+    if not url or urllib.request.getproxies().get(urlsplit(url).scheme):
+        return None
+    return network_problem(url)
 
 
 def _distributed_crawl(crawler: Crawler) -> str | None:

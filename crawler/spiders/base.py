@@ -115,6 +115,17 @@ class NewsSpider(SitemapSpider):
         for url in self.site_rules.feeds:
             yield Request(url, self.parse_feed, meta={KIND: "feed"})
 
+    @classmethod
+    def first_url(cls, arguments: dict[str, Any]) -> str | None:
+        """The first URL a crawl with these ``-a`` arguments asks for: the network check's target."""
+        params = NewsSpiderParams.from_arguments(arguments)
+        if params.site:
+            return params.site
+        if given := params.start_urls():
+            return given[0]
+        rules = cls.site_rules
+        return next(iter([*rules.start_urls, *rules.sitemaps, *rules.feeds]), None)
+
     def pushed_request(self, url: str, kind: str = "url") -> Request:
         """A URL pushed to a distributed crawl's start key (crawler.distributed): ``url`` crawls it
         as ``-a url=`` does, ``sitemap`` and ``feed`` as this site's own. ValueError if it is not one."""
