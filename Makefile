@@ -8,7 +8,7 @@ PYWB_VENV  := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed
 SPIDER ?= vietnamplus
 
-.PHONY: test test-fast crawl demo bench bench-extraction bench-memory bench-crawl system-deps clean lock audit
+.PHONY: test test-fast crawl demo browse bench bench-extraction bench-memory bench-crawl system-deps clean lock audit
 
 # Exactly the versions of requirements.lock (hash-checked, pip itself included), then the project
 # without its dependencies; pip check catches a lock that lags behind pyproject.toml. --no-deps: the
@@ -54,12 +54,13 @@ audit:
 
 # Debian/Ubuntu programs the product and its tests need (installed when root): nginx serves the
 # incremental-crawl tests' site on loopback (ETag, Last-Modified, 304); redis-server is the shared
-# crawl of the distributed tests (docs/distributed.md).
+# crawl of the distributed tests (docs/distributed.md); chromium renders scrapy browse's pages in its test.
 system-deps:
 	@missing=""; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -78,6 +79,10 @@ crawl: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m crawler.demo --replay tests/fixtures
+
+# The archive (ARCHIVE_URI, default ./archive) in a browser on 127.0.0.1; PORT=8640 by default.
+browse: $(STAMP) $(PYWB_STAMP)
+	$(BIN)/scrapy browse $(if $(PORT),-p $(PORT))
 
 # The benchmark harness (bench/README.md); DEVSET=path names the development set of real pages,
 # ARTICLES="1000 10000" the crawl bench's site sizes, BASELINE=<git ref> a revision measured alongside.
