@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -24,7 +25,10 @@ def cdxj_of_file(warc: Path, name: str) -> bytes:
 
 @cache
 def _indexer_class() -> type:
-    from cdxj_indexer.main import CDXJIndexer
+    with warnings.catch_warnings():
+        # Its AMF support (py3amf) imports pkg_resources, whose deprecation would print in every crawl's log.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        from cdxj_indexer.main import CDXJIndexer
 
     class Indexer(CDXJIndexer):
         # Pinned: importing wacz appends "warcinfo" to CDXJIndexer's own list, which would
