@@ -1,4 +1,5 @@
 import json
+import re
 import os
 import subprocess
 import sys
@@ -53,3 +54,13 @@ def test_every_product_setting_can_come_from_the_environment():
     script = "import json, crawler.settings as s; print(json.dumps({n: getattr(s, n, None) for n in %r}))" % list(DEFAULTS)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == {name: f"from-env-{name}" for name in DEFAULTS}
+
+
+def test_every_product_setting_is_in_the_readmes_settings_table():
+    from archiving.s3 import DEFAULTS as S3_DEFAULTS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Settings"):readme.index("## Exit status")]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split(" | ")[0])}
+    assert sorted((set(DEFAULTS) | set(S3_DEFAULTS) | {"REDIS_URL"}) - documented) == []
