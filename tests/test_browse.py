@@ -246,3 +246,33 @@ def test_sigterm_stops_the_server_and_pywb_within_seconds_without_a_traceback(br
     assert f"http://127.0.0.1:{port}/" in out
     assert "Traceback" not in err
     wait_for(lambda: not [pid for pid in children if Path(f"/proc/{pid}").exists()], timeout=10)
+
+
+@pytest.mark.crawl
+def test_an_s3_archive_is_browsed_and_replayed_from_the_bucket(s3, demo_archive, tmp_path):
+    from tests.s3server import unique_bucket_name
+
+    bucket = s3.create_bucket(unique_bucket_name("browse"))
+    env = {**{k: v for k, v in os.environ.items() if k not in ("ARCHIVE_URI", "REPLAY")}, **s3.env(),
+           "SPOOL_DIR": str(tmp_path / "spool"), "EXTRACTION_WORKERS": "1"}
+    made = subprocess.run([str(BIN / "python"), "-m", "crawler.demo", "--replay", "tests/fixtures",
+                           "--archive", f"s3://{bucket}/news"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "scrapy"), "browse", "-p", str(port)], cwd=ROOT,
+                               env={**env, "ARCHIVE_URI": f"s3://{bucket}/news"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: process.poll() is not None or _answers(base + "/replay/"), timeout=60)
+        assert process.poll() is None, process.stderr.read()
+        front = get(base + "/")
+        articles = len(list((demo_archive / "text").rglob("*.json")))
+        assert len(re.findall(r"<tr><td><a href=\"/article/", front)) == articles
+        replay = re.search(r'href="(/replay/\d+/[^"]+)"', front)[1].replace("&amp;", "&")
+        title = re.search(r'<tr><td><a href="/article/[^"]+">([^<]+)</a>', front)[1]
+        assert title.replace("&#x27;", "'")[:40] in get(base + replay).replace("&#x27;", "'")
+    finally:
+        process.terminate()
+        process.wait(20)

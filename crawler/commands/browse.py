@@ -1,7 +1,8 @@
 """``scrapy browse [-p PORT]``: serve the archive at ``ARCHIVE_URI`` on 127.0.0.1 (crawler.browse).
 
 pywb replays the pages from the archive's own WARCs and CDXJ indexes (a pywb config naming their
-folders: nothing is copied). pywb runs from its own virtualenv (``.venv-pywb``, or ``PYWB_BIN``)
+folders: nothing is copied; of an S3 archive, the small indexes are copied and the WARCs read in
+the bucket by byte range). pywb runs from its own virtualenv (``.venv-pywb``, or ``PYWB_BIN``)
 in a child process on another loopback port, behind this server's ``/replay/``. Ctrl-C or SIGTERM
 stops the server and pywb within seconds.
 """
@@ -22,8 +23,8 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from archiving.layout import INDEX_DIR, WARC_DIR
-from archiving.storage import ArchiveError, LocalStorage, open_archive
+from archiving.layout import INDEX_DIR, TEXT_DIR, WARC_DIR, is_cdxj
+from archiving.storage import ArchiveError, ArchiveStorage, LocalStorage, open_archive
 from crawler.outcome import EXIT_ARCHIVE, EXIT_USAGE
 
 logger = logging.getLogger(__name__)
@@ -42,16 +43,35 @@ def pywb_bin() -> Path | None:
     return Path(found).parent if found else None
 
 
-def pywb_config(archive: Path) -> str:
+def pywb_config(index_dir: Path, archive_paths: list[str]) -> str:
     """A pywb config whose one collection, ``replay``, reads the archive's indexes and WARCs in place.
 
-    The CDXJ lines name their WARC by file name; pywb looks for it in each spider's WARC folder.
-    (YAML reads JSON strings: the paths are written as such, whatever characters they hold.)
+    The CDXJ lines name their WARC by file name; pywb looks for it in each spider's WARC folder
+    (a local folder, or an ``s3://`` prefix it reads with boto3). YAML reads JSON strings: the paths
+    are written as such, whatever characters they hold.
     """
-    folders = sorted(p for p in (archive / WARC_DIR).glob("*") if p.is_dir()) or [archive / WARC_DIR]
-    paths = "".join(f"      - {json.dumps(str(folder) + '/')}\n" for folder in folders)
-    return (f"collections:\n  replay:\n    index_paths: {json.dumps(str(archive / INDEX_DIR) + '/')}\n"
+    paths = "".join(f"      - {json.dumps(path)}\n" for path in archive_paths)
+    return (f"collections:\n  replay:\n    index_paths: {json.dumps(str(index_dir) + '/')}\n"
             f"    archive_paths:\n{paths}framed_replay: false\n")
+
+
+def replay_sources(storage: ArchiveStorage, work: Path) -> tuple[Path, list[str]]:
+    """The folder of the archive's CDXJ indexes and its WARC folders, as pywb reads them.
+
+    A local archive's are used where they are. An S3 archive's indexes (small) are copied to
+    ``work``; its WARCs stay in the bucket, read by byte range.
+    """
+    spiders = sorted({entry.path.split("/")[1] for entry in storage.list(WARC_DIR + "/") if entry.path.count("/") >= 2})
+    if isinstance(storage, LocalStorage):
+        folders = [storage.root / WARC_DIR / spider for spider in spiders] or [storage.root / WARC_DIR]
+        return storage.root / INDEX_DIR, [str(folder) + "/" for folder in folders]
+    indexes = work / INDEX_DIR
+    indexes.mkdir()
+    for entry in storage.list(INDEX_DIR + "/"):
+        if is_cdxj(entry.path) and (data := storage.read(entry.path)) is not None:
+            (indexes / entry.path.rsplit("/", 1)[1]).write_bytes(data)
+    bucket, key = storage.bucket, storage.key  # type: ignore[attr-defined] - the S3 backend's
+    return indexes, [f"s3://{bucket}/{key(f'{WARC_DIR}/{spider}/')}" for spider in spiders]
 
 
 class Command(ScrapyCommand):
@@ -78,12 +98,14 @@ class Command(ScrapyCommand):
             logger.error("%s", exc)
             self.exitcode = EXIT_ARCHIVE
             return
-        if not isinstance(storage, LocalStorage):
-            logger.error("scrapy browse reads a local archive; %s is not one", storage.describe())
-            self.exitcode = EXIT_USAGE
+        try:
+            empty = not storage.list(TEXT_DIR + "/") and not storage.list(INDEX_DIR + "/")
+        except ArchiveError as exc:
+            logger.error("%s", exc)
+            self.exitcode = EXIT_ARCHIVE
             return
-        if not storage.root.is_dir():
-            logger.error("No archive at %s (ARCHIVE_URI): crawl first, e.g. make demo", storage.root)
+        if empty:
+            logger.error("No archive at %s (ARCHIVE_URI): crawl first, e.g. make demo", storage.describe())
             self.exitcode = EXIT_ARCHIVE
             return
         folder = pywb_bin()
@@ -94,7 +116,7 @@ class Command(ScrapyCommand):
         self.exitcode = serve(storage, opts.port, folder)
 
 
-def serve(storage: LocalStorage, port: int, pywb_folder: Path) -> int:
+def serve(storage: ArchiveStorage, port: int, pywb_folder: Path) -> int:
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError
     from twisted.web.server import Site
@@ -102,7 +124,7 @@ def serve(storage: LocalStorage, port: int, pywb_folder: Path) -> int:
     from crawler.browse import Browser
 
     with tempfile.TemporaryDirectory(prefix="news-archiver-browse-") as work:
-        (Path(work) / "config.yaml").write_text(pywb_config(storage.root))
+        (Path(work) / "config.yaml").write_text(pywb_config(*replay_sources(storage, Path(work))))
         pywb_port = _free_port()
         log = (Path(work) / "pywb.log").open("wb")
         pywb = subprocess.Popen([str(pywb_folder / "wayback"), "-b", "127.0.0.1", "-p", str(pywb_port)], cwd=work,
