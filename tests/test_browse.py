@@ -231,7 +231,8 @@ def test_chromium_renders_the_front_page_a_story_and_a_replayed_article(server, 
 
 
 @pytest.mark.crawl
-def test_sigterm_stops_the_server_and_pywb_within_seconds_without_a_traceback(browsed_archive):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_ends_the_server_and_pywb_within_seconds_without_a_traceback(browsed_archive, stop):
     port = free_port()
     process = subprocess.Popen([str(BIN / "scrapy"), "browse", "-p", str(port)], cwd=ROOT,
                                env={**os.environ, "ARCHIVE_URI": str(browsed_archive)},
@@ -240,7 +241,7 @@ def test_sigterm_stops_the_server_and_pywb_within_seconds_without_a_traceback(br
     children = [p.pid for p in descendants(process.pid) if p.pid != process.pid]
     assert children  # pywb
     started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
     out, err = process.communicate(timeout=10)
     assert time.monotonic() - started < 10
     assert f"http://127.0.0.1:{port}/" in out
