@@ -118,7 +118,7 @@ class SharedFileLock(CrawlLock):
 
     @staticmethod
     def _refuse_if_held(path: Path, what: str) -> None:
-        with path.open("rb") as file:
+        with path.open("r+b") as file:  # NFS grants LOCK_EX only on a file open for writing
             try:
                 fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -138,12 +138,14 @@ class LeaseLock(CrawlLock):
     joins and renews it, and it is deleted by the last (``final``) or expires.
     """
 
-    final = True  # release() deletes the lease; a worker that leaves others running sets it False
 
     def __init__(self, storage: S3Storage, path: str, lease: float, what: str, on_lost: Callable[[str], None],
                  crawl: str | None = None) -> None:
         self.storage, self.client, self.key = storage, storage.client, storage.key(path)
         self.lease, self.what, self.on_lost, self.crawl = lease, what, on_lost, crawl
+        # release() deletes the lease: a single crawl's always; a distributed crawl's only when this
+        # worker is known to be its last (crawler/commands/crawl.py), else it expires.
+        self.final = crawl is None
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             self.etag = self._take()
@@ -171,7 +173,8 @@ class LeaseLock(CrawlLock):
         holder: dict[str, Any] = json.loads(held["Body"].read() or b"{}")
         if self.crawl is not None and holder.get("crawl") == self.crawl:
             return self._join(held["ETag"])
-        if holder.get("expires", 0) > time.time() and not _dead_here(holder):
+        # A shared lease names its last renewer only: that one's death says nothing of the other workers.
+        if holder.get("expires", 0) > time.time() and (holder.get("crawl") is not None or not _dead_here(holder)):
             raise ArchiveLocked(f"another crawl holds {self.what} (lease of {holder.get('owner', '?')}, "
                                 f"until {time.strftime('%H:%M:%S', time.gmtime(holder['expires']))} UTC)")
         try:  # an expired lease: take it over, unless another crawl just did
@@ -202,7 +205,8 @@ class LeaseLock(CrawlLock):
                     break
                 except Exception as exc:  # noqa: BLE001 - reported through on_lost, not raised in a thread
                     taken = _code(exc) in ("PreconditionFailed", "412")  # another crawl holds it now
-                    if taken and self.crawl is not None:
+                    gone = _code(exc) in ("NoSuchKey", "404")  # a worker of this crawl deleted it
+                    if (taken or gone) and self.crawl is not None:
                         try:  # a worker of the same crawl renewed it: join again
                             self.etag = self._take()
                             held_until = time.time() + self.lease

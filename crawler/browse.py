@@ -73,9 +73,12 @@ def _arg(request: Request, name: str) -> str:
 class Browser(resource.Resource):
     """The root resource: the front page, and the story, article, text and replay pages under it."""
 
-    def __init__(self, storage: ArchiveStorage, replay_port: int | None) -> None:
+    def __init__(self, storage: ArchiveStorage, replay_port: int | None, port: int | None = None) -> None:
         super().__init__()
         self.storage = storage
+        # Only requests for this server by its loopback names: a page elsewhere that rebinds its own
+        # name to 127.0.0.1 (DNS rebinding) gets nothing of the archive.
+        self.hosts = {f"127.0.0.1:{port}".encode(), f"localhost:{port}".encode()} if port else None
         self.catalog = Catalog.load(storage)
         self.putChild(b"story", Stories(self))
         self.putChild(b"article", Articles(self))
@@ -84,7 +87,12 @@ class Browser(resource.Resource):
             self.putChild(REPLAY_COLLECTION.encode(),
                           ReverseProxyResource("127.0.0.1", replay_port, f"/{REPLAY_COLLECTION}".encode()))
 
-    def getChild(self, path: bytes, request: Request) -> resource.Resource:  # noqa: N802 - Twisted's name
+    def getChildWithDefault(self, path: bytes, request: Request) -> resource.Resource:  # noqa: N802 - Twisted's name
+        if self.hosts is not None and (request.getHeader(b"host") or b"").lower() not in self.hosts:
+            return resource.ForbiddenResource("Only http://127.0.0.1 and http://localhost, on this port")
+        return super().getChildWithDefault(path, request)
+
+    def getChild(self, path: bytes, request: Request) -> resource.Resource:  # noqa: N802
         if path == b"":
             return self
         return resource.NoResource()
@@ -335,7 +343,9 @@ class TextFile(resource.Resource):
 
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         parts = [unquote(p.decode("utf-8", "replace")) for p in self.parts]
-        if len(parts) != 2 or not parts[1].endswith(".txt") or any(p in ("", ".", "..") for p in parts):
+        # Two plain names (a site, an article file), never a way out of text/: "%2F" unquotes to "/".
+        if len(parts) != 2 or not parts[1].endswith(".txt") or any(p in ("", ".", "..") or "/" in p or "\\" in p
+                                                                   for p in parts):
             request.setResponseCode(404)
             return b"Not found"
         data = self.browser.storage.read(f"{TEXT_DIR}/{parts[0]}/{parts[1]}")

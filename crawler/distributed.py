@@ -49,6 +49,7 @@ from contextlib import contextmanager
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
+from redis.exceptions import RedisError
 from scrapy_redis import connection
 from scrapy_redis.dupefilter import RFPDupeFilter as ScrapyRedisDupeFilter
 from scrapy_redis.queue import PriorityQueue
@@ -316,16 +318,31 @@ def archive_writer(crawler: Crawler, what: str) -> Iterator[None]:
         yield
         return
     lock = redis_server(settings).lock(f"{key_prefix(settings)}:archive-writer", timeout=WRITER_LEASE,
-                                       blocking_timeout=WRITER_LEASE)
+                                       blocking_timeout=WRITER_LEASE, thread_local=False)
     if not lock.acquire():
         raise ArchiveError(f"could not take the {what} from the other workers in {WRITER_LEASE} s")
+    # Renewed while the update runs, however long: a lock that expired mid-update would let a second writer in.
+    done = threading.Event()
+    renewer = threading.Thread(target=_keep, args=(lock, done), name="archive-writer", daemon=True)
+    renewer.start()
     try:
         yield
     finally:
+        done.set()
+        renewer.join(5)
         try:
             lock.release()
         except Exception as exc:  # noqa: BLE001 - it expires by itself
             logger.warning("Could not release the lock on the %s (it expires by itself): %s", what, exc)
+
+
+def _keep(lock: Any, done: threading.Event) -> None:
+    while not done.wait(WRITER_LEASE / 3):
+        try:
+            lock.reacquire()
+        except Exception as exc:  # noqa: BLE001 - reported; the update goes on, as a lock lost would let it
+            logger.error("Could not renew the lock on the archive's shared files: %s", exc)
+            return
 
 
 class SharedPayloads:
@@ -498,10 +515,18 @@ class RedisScheduler(ScrapyRedisScheduler):
             logger.error("Could not renew this worker's lease in Redis: %s", exc)
 
     def _spider_idle(self, spider: Spider) -> None:
+        try:
+            self._idle(spider)
+        except RedisError as exc:  # Redis away for a moment: stay, and ask again at the next idle
+            self.stats.inc_value("distributed/idle_check_failed")
+            logger.error("Could not read the distributed crawl's state in Redis: %s", exc)
+            raise DontCloseSpider from None
+
+    def _idle(self, spider: Spider) -> None:
         self._cross_off_finished()
         if self._starting:
-            self._starting = False
             self.shared.started()
+            self._starting = False
         if pushed := self.shared.pop_pushed(self.pushed_batch):
             self._finished_since = None
             for line in pushed:
@@ -542,7 +567,8 @@ class RedisScheduler(ScrapyRedisScheduler):
 
 def crawl_report(server: Redis, keys: CrawlKeys) -> dict[str, Any]:
     """The distributed crawl as ``scrapy workers`` shows it: queue, workers, hosts (docs/distributed.md)."""
-    now = float(".".join(str(part) for part in server.time()))
+    seconds, microseconds = server.time()
+    now = seconds + microseconds / 1e6
     run = server.get(keys.run)
     beats = {_text(worker): beat for worker, beat in server.zrange(keys.workers, 0, -1, withscores=True)}
     figures = {_text(worker): json.loads(raw) for worker, raw in server.hgetall(keys.worker_stats).items()}

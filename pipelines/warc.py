@@ -231,9 +231,10 @@ class WarcCapture:
                                              "digest": digest}
         self.stats.inc_value("warc/records_written", 2)
         self.stats.inc_value("warc/exchanges")
+        # Set on every response, redirects included: the meta a redirect copies is overwritten.
+        request.meta[REVISIT] = refers_to is not None
         if refers_to is not None:
             self.stats.inc_value("warc/not_modified_revisits" if confirmed else "warc/revisits")
-            request.meta[REVISIT] = True
         if truncated is not None:
             self.stats.inc_value("warc/truncated")
         self._rotate_if_full()

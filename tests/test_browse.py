@@ -200,6 +200,25 @@ def test_the_clean_text_and_the_replayed_page_are_served(server, browsed_archive
 
 
 @pytest.mark.crawl
+def test_the_text_route_serves_no_file_outside_the_archives_texts(server, browsed_archive):
+    base, _ = server
+    (browsed_archive.parent / "secret.txt").write_text("not for the browser")
+    for path in ("/text/a/..%2F..%2F..%2Fsecret.txt", "/text/..%2F..%2Fsecret.txt", "/text/a/%2E%2E/secret.txt"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(base + path)
+        assert refused.value.code == 404, path
+
+
+@pytest.mark.crawl
+def test_a_request_for_another_host_name_is_refused(server):
+    base, _ = server
+    request = urllib.request.Request(base + "/", headers={"Host": "attacker.example:80"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+
+
+@pytest.mark.crawl
 def test_chromium_renders_the_front_page_a_story_and_a_replayed_article(server, browsed_archive, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

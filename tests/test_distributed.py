@@ -254,11 +254,11 @@ def test_a_distributed_crawls_workers_share_an_s3_lease_that_refuses_other_crawl
         storage.crawl_lock("news")
     with pytest.raises(ArchiveLocked):
         storage.crawl_lock("news", crawl="redis://other:1/0/a:news")
-    first.final = False  # the other worker still runs: the lease stays
-    first.release()
+    first.release()  # a worker leaving while others run: the lease stays
     with pytest.raises(ArchiveLocked):
         storage.crawl_lock("news")
-    second.release()  # the last worker
+    second.final = True  # the worker that ended the run (scrapy crawl sets it from distributed/ended_run)
+    second.release()
     storage.crawl_lock("news").release()
 
 
@@ -281,3 +281,22 @@ def test_the_report_shows_the_queue_each_worker_and_each_hosts_rate(server):
     assert (report["queued"], report["leased"], report["starting"]) == (2, 1, 1)
     assert report["workers"]["w1"]["pages"] == 12 and report["workers"]["w1"]["leased"] == 1
     assert report["hosts"]["example.org"] == {"requests_last_60s": 120, "requests_per_second": 2.0}
+
+
+def test_a_dead_local_renewer_of_a_shared_lease_does_not_free_it_for_another_crawl(s3, tmp_path):
+    import json
+    import socket
+    import subprocess
+
+    from archiving.s3 import S3Storage
+    from tests.s3server import unique_bucket_name
+
+    bucket = s3.create_bucket(unique_bucket_name("lease"))
+    storage = S3Storage(f"s3://{bucket}/archive", s3.client(), tmp_path / "spool")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid of this machine that no longer runs: the last renewer, killed
+    holder = {"owner": "w", "host": socket.gethostname(), "pid": gone.pid, "expires": time.time() + 300,
+              "crawl": "redis://h:1/0/a:news"}
+    s3.client().put_object(Bucket=bucket, Key=storage.key("locks/news.lease"), Body=json.dumps(holder).encode())
+    with pytest.raises(ArchiveLocked):  # the crawl's workers on other machines still hold it
+        storage.crawl_lock("news")

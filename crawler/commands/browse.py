@@ -131,7 +131,7 @@ def serve(storage: ArchiveStorage, port: int, pywb_folder: Path) -> int:
                                 stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_us(os.getpid()))
         try:
             try:
-                reactor.listenTCP(port, Site(Browser(storage, pywb_port)), interface="127.0.0.1")
+                reactor.listenTCP(port, Site(Browser(storage, pywb_port, port)), interface="127.0.0.1")
             except CannotListenError as exc:
                 logger.error("Cannot listen on 127.0.0.1:%d: %s (choose another with -p PORT)", port, exc.socketError)
                 return EXIT_USAGE

@@ -72,8 +72,8 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = EXIT_NO_NETWORK
                 return
             self.exitcode = self._crawl(crawler, opts.spargs)
-            # A worker that leaves others running leaves them the archive's lease (archiving.lock).
-            lock.final = crawler.stats.get_value("distributed/ended_run", True)
+            if crawl is not None:  # a worker that leaves others running leaves them the lease (archiving.lock)
+                lock.final = bool(crawler.stats.get_value("distributed/ended_run"))
 
     def _crawl(self, crawler: Crawler, arguments: dict[str, Any]) -> int:
         refused: list[BaseException] = []
