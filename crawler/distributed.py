@@ -66,6 +66,7 @@ from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import task
 
 from archiving.storage import ArchiveError
+from crawler.outcome import errors
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -406,8 +407,7 @@ def worker_figures(stats: dict[str, Any], leased: int) -> dict[str, Any]:
         "pages": stats.get("response_received_count", 0),
         "articles": stats.get("textstore/written", 0),
         "revisits": stats.get("warc/revisits", 0) + stats.get("warc/not_modified_revisits", 0),
-        "errors": stats.get("downloader/exception_count", 0)
-        + sum(v for k, v in stats.items() if k.startswith("downloader/response_status_count/5")),
+        "errors": errors(stats),
         "bytes": stats.get("downloader/response_bytes", 0),
     }
 

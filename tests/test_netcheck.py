@@ -46,7 +46,6 @@ def test_a_refused_connection_is_a_site_down_not_a_missing_network():
 
 def test_a_local_address_is_never_probed():
     assert network_problem("http://127.0.0.1:8080/", resolve=_refuse, connect=_refuse) is None
-    assert network_problem("http://192.168.1.10/", resolve=_refuse, connect=_refuse) is None
 
 
 # -- scrapy crawl's check ------------------------------------------------------------------------
